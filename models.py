@@ -1,0 +1,516 @@
+"""Input, output and status models shared by the workflow, the activities and the CLI.
+
+Side-effect free: no I/O, no environment reads, no clock. The workflow sandbox imports it, so
+everything here must stay deterministic.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, ValidationError, field_validator
+
+FEATURE_NAMESPACE = "Microsoft.Compute"
+FEATURE_NAME = "EncryptionAtRestWithCrossTenantKey"
+FIC_AUDIENCE = "api://AzureADTokenExchange"
+KEY_VAULT_CRYPTO_SERVICE_ENCRYPTION_USER = "e147488a-f6f5-4113-8e2d-b22465e65bf6"
+SIGNAL_CUSTOMER_SETUP_COMPLETE = "customer_setup_complete"
+UPDATE_SUBMIT_CUSTOMER_SETUP = "submit_customer_setup"
+QUERY_STATUS = "status"
+
+_GUID = re.compile(r"^[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
+_DES_NAME = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
+# ARM resource group rule: 1-90 of letters, digits, '_', '-', '.', '(' and ')', not ending in '.'.
+_RESOURCE_GROUP = re.compile(r"^[-\w.()]{0,89}[-\w()]$", re.ASCII)
+# User-assigned identity names: 3-128, start with a letter or digit, then letters, digits, '-', '_'.
+_IDENTITY_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{2,127}$")
+_APP_UNIQUE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,119}$")
+_KEY_PATH = re.compile(r"^/keys/(?P<name>[A-Za-z0-9-]{1,127})(?:/(?P<version>[0-9a-fA-F]{32}))?/?$")
+_VAULT_LABEL = re.compile(r"^[A-Za-z][A-Za-z0-9-]{1,22}[A-Za-z0-9]$")
+
+
+class ErrorType(StrEnum):
+    """`ApplicationError.type` values the workflow, activities and CLI agree on."""
+
+    INVALID_REQUEST = "InvalidRequest"
+    CUSTOMER_SETUP = "CustomerSetupError"
+    THROTTLED = "AzureThrottled"
+    NOT_READY = "NotReadyYet"
+    FEATURE_REGISTRATION_TIMEOUT = "FeatureRegistrationTimeout"
+    CUSTOMER_DEADLINE_EXCEEDED = "CustomerDeadlineExceeded"
+    CUSTOMER_ATTEMPTS_EXHAUSTED = "CustomerAttemptsExhausted"
+    AZURE_REQUEST_REJECTED = "AzureRequestRejected"
+
+
+class ActivityName(StrEnum):
+    """Registered activity names: the real activities and the test fakes both use these."""
+
+    GET_FEATURE = "get_feature"
+    REGISTER_FEATURE = "register_feature"
+    WAIT_FEATURE_REGISTERED = "wait_feature_registered"
+    REGISTER_PROVIDER = "register_provider"
+    ENSURE_APPLICATION = "ensure_application"
+    ENSURE_MANAGED_IDENTITY = "ensure_managed_identity"
+    ENSURE_FEDERATED_CREDENTIAL = "ensure_federated_credential"
+    CREATE_ENCRYPTION_SET = "create_encryption_set"
+    VERIFY_ENCRYPTION_SET = "verify_encryption_set"
+    CREATE_TEST_DISK = "create_test_disk"
+    DELETE_TEST_DISK = "delete_test_disk"
+    DELETE_ENCRYPTION_SET = "delete_encryption_set"
+    DELETE_MANAGED_IDENTITY = "delete_managed_identity"
+    DELETE_APPLICATION = "delete_application"
+    NOTIFY_CUSTOMER = "notify_customer"
+
+
+class Stage(StrEnum):
+    VALIDATING = "validating"
+    REGISTERING_FEATURE = "registering-feature"
+    ENSURING_IDENTITY = "ensuring-identity"
+    AWAITING_CUSTOMER = "awaiting-customer"
+    CREATING_ENCRYPTION_SET = "creating-encryption-set"
+    VERIFYING = "verifying"
+    COMPENSATING = "compensating"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class Policy(BaseModel):
+    """Limits from the cross-tenant CMK documentation, as data so operators can change them."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    supported_regions: tuple[str, ...] = (
+        "centralus",
+        "northcentralus",
+        "westus",
+        "westcentralus",
+        "eastus",
+        "eastus2",
+        "northeurope",
+    )
+    known_disk_skus: tuple[str, ...] = (
+        "Standard_LRS",
+        "StandardSSD_LRS",
+        "StandardSSD_ZRS",
+        "Premium_LRS",
+        "Premium_ZRS",
+        "UltraSSD_LRS",
+        "PremiumV2_LRS",
+    )
+    unsupported_disk_skus: tuple[str, ...] = ("UltraSSD_LRS", "PremiumV2_LRS")
+    encryption_types: tuple[str, ...] = (
+        "EncryptionAtRestWithCustomerKey",
+        "EncryptionAtRestWithPlatformAndCustomerKeys",
+    )
+    key_host_suffixes: tuple[str, ...] = (".vault.azure.net", ".managedhsm.azure.net")
+    register_preview_feature: StrictBool = True
+    identity_mode: Literal["shared", "isolated"] = "shared"
+
+
+DEFAULT_POLICY = Policy()
+
+
+def normalize_region(region: str) -> str:
+    """'East US 2' and 'eastus2' name the same ARM location."""
+    return region.replace(" ", "").lower()
+
+
+def key_url_problem(key_url: str, policy: Policy = DEFAULT_POLICY) -> str | None:
+    """Why `key_url` is not a usable Key Vault / Managed HSM key identifier, or None if it is."""
+    expected = "expected https://<vault>.vault.azure.net/keys/<name>[/<version>]"
+    if len(key_url) > 512:
+        return f"is longer than 512 characters; {expected}"
+    try:
+        parts = urlsplit(key_url)
+        port = parts.port
+    except ValueError:
+        return f"is not a valid URL; {expected}"
+    if parts.scheme != "https":
+        return f"must use https, not '{parts.scheme or 'no scheme'}'; {expected}"
+    host = (parts.hostname or "").lower()
+    suffix = next((s for s in policy.key_host_suffixes if host.endswith(s)), None)
+    if suffix is None:
+        hosts = " or ".join(f"*{s}" for s in policy.key_host_suffixes)
+        return f"host '{host}' is not a Key Vault or Managed HSM host ({hosts}); {expected}"
+    if not _VAULT_LABEL.match(host.removesuffix(suffix)):
+        return f"vault name in host '{host}' must be 3-24 letters, digits and '-'; {expected}"
+    if parts.username or parts.password or port not in (None, 443):
+        return f"must not carry credentials or a port; {expected}"
+    if parts.query or parts.fragment:
+        return f"must not have a query string or fragment; {expected}"
+    if not _KEY_PATH.match(parts.path) or ".." in parts.path or "//" in parts.path:
+        return f"path '{parts.path}' is not /keys/<name>[/<32-hex version>]; {expected}"
+    return None
+
+
+def vault_name_from_key_url(key_url: str) -> str:
+    return (urlsplit(key_url).hostname or "").split(".", 1)[0]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _duration(minimum: timedelta, maximum: timedelta) -> Any:
+    return Field(ge=minimum, le=maximum)
+
+
+class OnboardingRequest(_Strict):
+    """Everything one customer's onboarding needs. JSON field names are the Python names."""
+
+    customer_tenant_id: str
+    customer_name: Annotated[str, Field(min_length=1, max_length=100)]
+    isv_tenant_id: str
+    subscription_id: str
+    resource_group: str
+    region: str
+    des_name: str
+    disk_sku: str = "Premium_LRS"
+    encryption_type: str = "EncryptionAtRestWithCustomerKey"
+    key_url: str | None = None
+    rotation_to_latest_key_version_enabled: StrictBool = True
+    app_unique_name: str = "cmk-cross-tenant-app"
+    identity_name: str = "cmk-cross-tenant-identity"
+    test_disk_size_gb: Annotated[StrictInt, Field(ge=1, le=64)] = 4
+    reminder_interval: Annotated[
+        timedelta, _duration(timedelta(seconds=1), timedelta(days=30))
+    ] = timedelta(days=2)
+    customer_deadline: Annotated[
+        timedelta, _duration(timedelta(seconds=1), timedelta(days=365))
+    ] = timedelta(days=14)
+    max_customer_attempts: Annotated[StrictInt, Field(ge=1, le=20)] = 5
+    feature_registration_timeout: Annotated[
+        timedelta, _duration(timedelta(seconds=1), timedelta(days=7))
+    ] = timedelta(hours=6)
+    policy: Policy = DEFAULT_POLICY
+
+    @field_validator("customer_tenant_id", "isv_tenant_id", "subscription_id")
+    @classmethod
+    def _guid(cls, value: str) -> str:
+        if not _GUID.match(value):
+            raise ValueError("must be a GUID like 00000000-0000-0000-0000-000000000000")
+        return value.lower()
+
+    @field_validator("customer_name")
+    @classmethod
+    def _printable(cls, value: str) -> str:
+        if not value.strip() or not value.isprintable():
+            raise ValueError("must be printable text, not blank")
+        return value.strip()
+
+    @field_validator("resource_group")
+    @classmethod
+    def _resource_group(cls, value: str) -> str:
+        if not _RESOURCE_GROUP.match(value):
+            raise ValueError(
+                "must be 1-90 letters, digits, '_', '-', '.', '(' or ')' and not end with '.'"
+            )
+        return value
+
+    @field_validator("des_name")
+    @classmethod
+    def _des_name(cls, value: str) -> str:
+        if not _DES_NAME.match(value):
+            raise ValueError("must be 1-80 characters of letters, digits, '_' and '-'")
+        return value
+
+    @field_validator("identity_name")
+    @classmethod
+    def _identity_name(cls, value: str) -> str:
+        if not _IDENTITY_NAME.match(value):
+            raise ValueError("must be 3-128 letters, digits, '-' or '_', starting alphanumeric")
+        return value
+
+    @field_validator("app_unique_name")
+    @classmethod
+    def _app_unique_name(cls, value: str) -> str:
+        if not _APP_UNIQUE_NAME.match(value):
+            raise ValueError("must be 1-120 letters, digits, '.', '_' or '-', starting alphanumeric")
+        return value
+
+    @field_validator("region")
+    @classmethod
+    def _region_shape(cls, value: str) -> str:
+        normalized = normalize_region(value)
+        if not re.fullmatch(r"[a-z0-9]{2,40}", normalized):
+            raise ValueError("must be an Azure location such as 'eastus' or 'North Europe'")
+        return normalized
+
+    def policy_problems(self) -> list[tuple[str, str]]:
+        """Field errors that depend on the policy rather than on a field alone."""
+        problems: list[tuple[str, str]] = []
+        policy = self.policy
+        if self.region not in policy.supported_regions:
+            problems.append(
+                (
+                    "region",
+                    f"'{self.region}' does not support cross-tenant customer-managed keys; "
+                    f"use one of {', '.join(policy.supported_regions)}",
+                )
+            )
+        if self.disk_sku not in policy.known_disk_skus:
+            problems.append(
+                ("disk_sku", f"'{self.disk_sku}' is not a managed disk SKU; use one of "
+                 f"{', '.join(s for s in policy.known_disk_skus if s not in policy.unsupported_disk_skus)}")
+            )
+        elif self.disk_sku in policy.unsupported_disk_skus:
+            problems.append(
+                ("disk_sku", f"'{self.disk_sku}' cannot use cross-tenant customer-managed keys; "
+                 "use Premium_LRS, StandardSSD_LRS or Standard_LRS")
+            )
+        if self.encryption_type not in policy.encryption_types:
+            problems.append(
+                ("encryption_type", f"'{self.encryption_type}' is not supported; use one of "
+                 f"{', '.join(policy.encryption_types)}")
+            )
+        if self.key_url is not None and (problem := key_url_problem(self.key_url, policy)):
+            problems.append(("key_url", problem))
+        if self.reminder_interval > self.customer_deadline:
+            problems.append(
+                ("reminder_interval", "must not be longer than customer_deadline; shorten it")
+            )
+        return problems
+
+
+class RequestInvalid(ValueError):
+    """A request that must not reach Azure. `problems` pairs each field with what to fix."""
+
+    def __init__(self, problems: list[tuple[str, str]]):
+        self.problems = problems
+        super().__init__(
+            "invalid onboarding request: "
+            + "; ".join(f"{field}: {problem}" for field, problem in problems)
+        )
+
+
+def parse_request(raw: Any) -> OnboardingRequest:
+    """Parse and fully validate a request from JSON-like data, or raise RequestInvalid."""
+    if isinstance(raw, OnboardingRequest):
+        raw = raw.model_dump(mode="json")
+    if not isinstance(raw, dict):
+        raise RequestInvalid([("request", "must be a JSON object")])
+    try:
+        request = OnboardingRequest.model_validate(raw)
+    except ValidationError as error:
+        raise RequestInvalid(
+            [(".".join(str(p) for p in e["loc"]) or "request", _friendly(e)) for e in error.errors()]
+        ) from None
+    if problems := request.policy_problems():
+        raise RequestInvalid(problems)
+    return request
+
+
+def _friendly(error: Any) -> str:
+    if error["type"] == "extra_forbidden":
+        return "is not a known field; remove it"
+    if error["type"] == "missing":
+        return "is required"
+    return str(error["msg"]).removeprefix("Value error, ")
+
+
+def workflow_id_for(customer_tenant_id: str, des_name: str) -> str:
+    """One onboarding per customer tenant and encryption set."""
+    return f"cmk-onboarding-{customer_tenant_id.lower()}-{des_name.lower()}"
+
+
+# --- signal / update --------------------------------------------------------------------------
+
+
+class CustomerSetupComplete(BaseModel):
+    """Body of the `customer_setup_complete` signal and the `submit_customer_setup` update.
+
+    JSON: {"key_url": "https://<vault>.vault.azure.net/keys/<name>[/<version>]",
+           "customer_tenant_id": "<guid, optional>", "note": "<optional free text>"}
+    """
+
+    model_config = ConfigDict(extra="ignore")
+
+    key_url: str
+    customer_tenant_id: str | None = None
+    note: Annotated[str, Field(max_length=1000)] | None = None
+
+
+# --- activity inputs and outputs --------------------------------------------------------------
+
+
+class FeatureRef(_Strict):
+    subscription_id: str
+    namespace: str = FEATURE_NAMESPACE
+    feature_name: str = FEATURE_NAME
+
+
+class FeatureState(_Strict):
+    state: str
+
+
+class ProviderRef(_Strict):
+    subscription_id: str
+    namespace: str = FEATURE_NAMESPACE
+
+
+class ApplicationSpec(_Strict):
+    unique_name: str
+    display_name: str
+
+
+class ApplicationRef(_Strict):
+    object_id: str
+    app_id: str
+    created: bool
+
+
+class ManagedIdentitySpec(_Strict):
+    subscription_id: str
+    resource_group: str
+    name: str
+    region: str
+    tags: dict[str, str] = {}
+
+
+class ManagedIdentityRef(_Strict):
+    id: str
+    principal_id: str
+    client_id: str
+    tenant_id: str
+    created: bool
+
+
+class FederatedCredentialSpec(_Strict):
+    app_object_id: str
+    name: str
+    issuer: str
+    subject: str
+    audiences: tuple[str, ...] = (FIC_AUDIENCE,)
+
+
+class FederatedCredentialRef(_Strict):
+    id: str
+    name: str
+    created: bool
+
+
+class EncryptionSetSpec(_Strict):
+    subscription_id: str
+    resource_group: str
+    name: str
+    region: str
+    identity_id: str
+    federated_client_id: str
+    key_url: str
+    encryption_type: str
+    rotation_to_latest_key_version_enabled: bool
+    tags: dict[str, str] = {}
+
+
+class EncryptionSetRef(_Strict):
+    id: str
+    provisioning_state: str
+    key_url: str
+    federated_client_id: str
+    identity_ids: tuple[str, ...]
+    encryption_type: str
+    auto_key_rotation_error: str | None = None
+
+
+class TestDiskSpec(_Strict):
+    subscription_id: str
+    resource_group: str
+    name: str
+    region: str
+    sku: str
+    size_gb: int
+    encryption_set_id: str
+    encryption_type: str
+
+
+class TestDiskRef(_Strict):
+    id: str
+    encryption_type: str
+    encryption_set_id: str
+
+
+class ResourceRef(_Strict):
+    """An ARM resource id or a Graph object id to delete; deletion is idempotent."""
+
+    id: str
+
+
+class CustomerSetupIssue(_Strict):
+    """Details of a `CustomerSetupError`: what Azure said and what the customer must change."""
+
+    code: str
+    message: str
+    fix: str
+
+
+class CustomerInstructions(_Strict):
+    consent_url: str
+    app_id: str
+    commands: tuple[str, ...]
+    markdown: str
+
+
+class CustomerNotification(_Strict):
+    kind: Literal["instructions", "reminder", "attempt_failed", "deadline_exceeded", "completed"]
+    workflow_id: str
+    customer_tenant_id: str
+    customer_name: str
+    instructions: CustomerInstructions | None = None
+    reason: str | None = None
+    fix: str | None = None
+    reminder_number: int | None = None
+
+
+# --- status and result ------------------------------------------------------------------------
+
+
+class Attempt(_Strict):
+    number: int
+    key_url: str
+    submitted_at: datetime
+    outcome: Literal["pending", "succeeded", "customer_error"] = "pending"
+    code: str | None = None
+    reason: str | None = None
+    fix: str | None = None
+
+
+class ResourceIds(BaseModel):
+    app_id: str | None = None
+    app_object_id: str | None = None
+    identity_id: str | None = None
+    identity_principal_id: str | None = None
+    identity_client_id: str | None = None
+    federated_credential_id: str | None = None
+    encryption_set_id: str | None = None
+    test_disk_id: str | None = None
+    key_url: str | None = None
+
+
+class OnboardingStatus(BaseModel):
+    workflow_id: str
+    customer_tenant_id: str
+    customer_name: str
+    stage: Stage
+    stage_started_at: dict[str, datetime] = {}
+    waiting_for: Literal["isv", "customer", "azure", "nobody"] = "azure"
+    instructions: CustomerInstructions | None = None
+    attempts: list[Attempt] = []
+    reminders_sent: int = 0
+    resources: ResourceIds = ResourceIds()
+    last_failure: str | None = None
+    deadline: datetime | None = None
+
+
+class OnboardingResult(_Strict):
+    workflow_id: str
+    customer_tenant_id: str
+    feature_state: str
+    resources: ResourceIds
+    created: tuple[str, ...]
+    reused: tuple[str, ...]
+    attempts: int
