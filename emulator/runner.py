@@ -1,0 +1,133 @@
+"""Start the emulator in-process (on the running asyncio loop) or as a `python -m emulator` subprocess."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from aiohttp import web
+
+from emulator.context import EmulatorContext
+from emulator.control import EmulatorControl
+from emulator.server import build_context, create_app
+from emulator.tls import ensure_certificates, server_ssl_context
+
+READY_LINE = re.compile(r"^emulator listening on (https://127\.0\.0\.1:(\d+)) ca=(.+)$")
+HOST = "127.0.0.1"
+
+
+@dataclass
+class RunningEmulator:
+    """An emulator serving on this process's event loop."""
+
+    url: str
+    ca_path: Path
+    control: EmulatorControl
+    context: EmulatorContext
+    _runner: web.AppRunner = field(repr=False)
+
+    async def stop(self) -> None:
+        await self.control.aclose()
+        await self._runner.cleanup()
+        self.context.save_if_dirty()
+
+
+async def start_emulator(
+    *,
+    data_dir: Path,
+    port: int = 0,
+    persist: bool = False,
+    feature_delay: float = 0.5,
+    seed: int = 0,
+) -> RunningEmulator:
+    """Serve HTTPS on 127.0.0.1:`port` (0 picks a free port) until stop()."""
+    data_dir = Path(data_dir)
+    ca_path = ensure_certificates(data_dir)
+    context = build_context(data_dir, persist=persist, feature_delay=feature_delay, seed=seed)
+    runner = web.AppRunner(create_app(context), access_log=None, handle_signals=False)
+    await runner.setup()
+    site = web.TCPSite(runner, HOST, port, ssl_context=server_ssl_context(data_dir))
+    await site.start()
+    bound_port = runner.addresses[0][1]
+    url = f"https://{HOST}:{bound_port}"
+    return RunningEmulator(
+        url=url,
+        ca_path=ca_path,
+        control=EmulatorControl(url, ca_path),
+        context=context,
+        _runner=runner,
+    )
+
+
+@dataclass
+class EmulatorProcess:
+    """An emulator running as a child process."""
+
+    url: str
+    ca_path: Path
+    control: EmulatorControl
+    process: subprocess.Popen[str] = field(repr=False)
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def stop(self, timeout: float = 10.0) -> int:
+        """SIGTERM and wait: the emulator saves its state before exiting."""
+        if self.process.poll() is None:
+            self.process.terminate()
+        return self.process.wait(timeout)
+
+    def kill(self) -> int:
+        if self.process.poll() is None:
+            self.process.kill()
+        return self.process.wait(10)
+
+
+def start_emulator_process(
+    *,
+    data_dir: Path,
+    port: int = 0,
+    persist: bool = False,
+    feature_delay: float = 0.5,
+    seed: int = 0,
+    startup_timeout: float = 30.0,
+) -> EmulatorProcess:
+    """Launch `python -m emulator` and wait for its one ready line."""
+    command = [
+        sys.executable,
+        "-m",
+        "emulator",
+        "--port",
+        str(port),
+        "--data-dir",
+        str(data_dir),
+        "--feature-delay",
+        str(feature_delay),
+        "--seed",
+        str(seed),
+    ]
+    if persist:
+        command.append("--persist")
+    repo_root = Path(__file__).resolve().parent.parent
+    process = subprocess.Popen(command, cwd=repo_root, stdout=subprocess.PIPE, text=True)
+    assert process.stdout is not None
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.append(process.stdout.readline()), daemon=True)  # type: ignore[union-attr]
+    reader.start()
+    reader.join(startup_timeout)
+    match = READY_LINE.match(lines[0].strip()) if lines else None
+    if match is None:
+        process.kill()
+        process.wait(10)
+        raise RuntimeError(
+            f"emulator did not start: first line was {lines[:1]!r}, exit code {process.returncode}"
+        )
+    url, ca_path = match.group(1), Path(match.group(3))
+    return EmulatorProcess(
+        url=url, ca_path=ca_path, control=EmulatorControl(url, ca_path), process=process
+    )
