@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from aiohttp import web
@@ -12,8 +13,9 @@ from emulator.errors import ApiError, json_response
 from emulator.state import World, new_guid, utc_iso
 
 OPERATION = "/subscriptions/{sub}/providers/Microsoft.Compute/locations/{loc}/DiskOperations/{op}"
-# Clients poll again after Retry-After; at least this long so a zero never means "use your default".
-MIN_RETRY_AFTER = 0.05
+# azure-core treats Retry-After 0 as "use your own 30 s default", and the SDK parses Retry-After as an
+# int, so sub-second delays go out as retry-after-ms (which azure-core also honours).
+MIN_RETRY_AFTER_MS = 50
 
 
 def start_operation(
@@ -49,12 +51,15 @@ def start_operation(
     return {
         "Azure-AsyncOperation": url,
         "Location": url + "&monitor=true",
-        "Retry-After": _retry_after(ctx.world.lro_delay),
+        **retry_after_headers(ctx.world.lro_delay),
     }
 
 
-def _retry_after(seconds: float) -> str:
-    return f"{max(seconds, MIN_RETRY_AFTER):.2f}".rstrip("0").rstrip(".")
+def retry_after_headers(seconds: float) -> dict[str, str]:
+    """Tell the poller when to come back: whole seconds, or milliseconds below one second."""
+    if seconds >= 1:
+        return {"Retry-After": str(math.ceil(seconds))}
+    return {"retry-after-ms": str(max(math.ceil(seconds * 1000), MIN_RETRY_AFTER_MS))}
 
 
 def settle(world: World, now: float) -> None:
@@ -87,7 +92,7 @@ async def get_operation(request: web.Request, p: dict[str, str]) -> web.StreamRe
     }
     headers = {}
     if op["status"] == "InProgress":
-        headers["Retry-After"] = _retry_after(op["done_at"] - ctx.now())
+        headers.update(retry_after_headers(op["done_at"] - ctx.now()))
     else:
         body["endTime"] = utc_iso(op["end"])
         if op["error"]:
