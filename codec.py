@@ -11,7 +11,7 @@ import dataclasses
 import os
 import re
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from cryptography.exceptions import InvalidTag
@@ -123,7 +123,7 @@ class AesGcmCodec(PayloadCodec):
         self._active_key_id = keys.active_key_id
         self._ciphers = {key_id: AESGCM(key) for key_id, key in keys.keys.items()}
 
-    async def encode(self, payloads: Iterable[Payload]) -> list[Payload]:
+    async def encode(self, payloads: Sequence[Payload]) -> list[Payload]:
         cipher = self._ciphers[self._active_key_id]
         key_id = self._active_key_id.encode()
         encoded = []
@@ -135,7 +135,7 @@ class AesGcmCodec(PayloadCodec):
             )
         return encoded
 
-    async def decode(self, payloads: Iterable[Payload]) -> list[Payload]:
+    async def decode(self, payloads: Sequence[Payload]) -> list[Payload]:
         return [self._decode_one(payload) for payload in payloads]
 
     def _decode_one(self, payload: Payload) -> Payload:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hmac
 import os
 import sys
-from collections.abc import Awaitable, Callable, Iterable, Mapping, MutableMapping
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 
 import structlog
@@ -28,7 +28,7 @@ SHUTDOWN_TIMEOUT_SECONDS = 10.0
 
 log = structlog.get_logger("codec_server")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-Transform = Callable[[Iterable[Payload]], Awaitable[list[Payload]]]
+Transform = Callable[[Sequence[Payload]], Awaitable[list[Payload]]]
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -9,7 +9,7 @@ import aiohttp
 import pytest
 from google.protobuf import json_format
 from google.protobuf.message import Message
-from temporalio.api.common.v1 import Payload, Payloads, SearchAttributes
+from temporalio.api.common.v1 import Payload, Payloads, SearchAttributes, WorkflowExecution
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.query.v1 import WorkflowQuery
 from temporalio.api.workflowservice.v1 import (
@@ -72,7 +72,7 @@ async def _raw_history(env: WorkflowEnvironment, workflow_id: str):
     raw = await _raw_client(env)
     response = await raw.workflow_service.get_workflow_execution_history(
         GetWorkflowExecutionHistoryRequest(
-            namespace=env.client.namespace, execution={"workflow_id": workflow_id}
+            namespace=env.client.namespace, execution=WorkflowExecution(workflow_id=workflow_id)
         )
     )
     return response.history
@@ -128,7 +128,7 @@ async def test_query_answers_are_encrypted_on_the_wire(
     response = await raw.workflow_service.query_workflow(
         QueryWorkflowRequest(
             namespace=codec_env.client.namespace,
-            execution={"workflow_id": finished.id},
+            execution=WorkflowExecution(workflow_id=finished.id),
             query=WorkflowQuery(query_type=query_type),
         )
     )
