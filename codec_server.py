@@ -63,14 +63,18 @@ def build_app(codec: PayloadCodec, settings: CodecServerSettings) -> web.Applica
         client_max_size=MAX_REQUEST_BYTES,
         middlewares=[_cors_middleware(settings.cors_origins), _auth_middleware(settings.token)],
     )
-    app.add_routes(
-        [
-            web.post("/encode", _transform_handler("encode", codec.encode)),
-            web.post("/decode", _transform_handler("decode", codec.decode)),
-            web.options("/encode", _preflight),
-            web.options("/decode", _preflight),
-        ]
-    )
+    encode = _transform_handler("encode", codec.encode)
+    decode = _transform_handler("decode", codec.decode)
+    # The "/{namespace}" prefix serves endpoints templated as http://host:8081/{namespace}.
+    for prefix in ("", "/{namespace}"):
+        app.add_routes(
+            [
+                web.post(f"{prefix}/encode", encode),
+                web.post(f"{prefix}/decode", decode),
+                web.options(f"{prefix}/encode", _preflight),
+                web.options(f"{prefix}/decode", _preflight),
+            ]
+        )
     return app
 
 
@@ -128,7 +132,7 @@ def _auth_middleware(token: str | None) -> Callable[..., Awaitable[web.StreamRes
 
 def _transform_handler(action: str, transform: Transform) -> Handler:
     async def handle(request: web.Request) -> web.Response:
-        namespace = request.headers.get("X-Namespace", "")
+        namespace = request.headers.get("X-Namespace") or request.match_info.get("namespace", "")
         if request.content_type != "application/json":
             return _error(415, "send the payloads as Content-Type: application/json")
         try:

@@ -46,6 +46,12 @@ async def test_encode_then_decode_over_http(http: TestClient) -> None:
     assert _payloads(await decoded.text()) == [plain]
 
 
+async def test_namespace_templated_path_decodes(http: TestClient) -> None:
+    """An endpoint templated as http://host/{namespace} reaches /<namespace>/decode."""
+    response = await http.post("/default/decode", data=_body(), headers=_auth())
+    assert response.status == 200
+
+
 async def test_preflight_allows_the_ui_origin_and_its_headers(http: TestClient) -> None:
     """OPTIONS from the UI origin succeeds without a token and allows the headers the UI sends."""
     response = await http.options(
