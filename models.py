@@ -44,6 +44,7 @@ class ErrorType(StrEnum):
     CUSTOMER_DEADLINE_EXCEEDED = "CustomerDeadlineExceeded"
     CUSTOMER_ATTEMPTS_EXHAUSTED = "CustomerAttemptsExhausted"
     AZURE_REQUEST_REJECTED = "AzureRequestRejected"
+    VERIFICATION_FAILED = "VerificationFailed"
 
 
 class ActivityName(StrEnum):
@@ -491,6 +492,14 @@ class ResourceIds(BaseModel):
     key_url: str | None = None
 
 
+class RejectedSubmission(_Strict):
+    """A signalled submission the workflow could not act on (the update path rejects instead)."""
+
+    received_at: datetime
+    key_url: str | None = None
+    reason: str
+
+
 class OnboardingStatus(BaseModel):
     workflow_id: str
     customer_tenant_id: str
@@ -504,6 +513,7 @@ class OnboardingStatus(BaseModel):
     resources: ResourceIds = ResourceIds()
     last_failure: str | None = None
     deadline: datetime | None = None
+    rejected_submissions: list[RejectedSubmission] = []
 
 
 class OnboardingResult(_Strict):
