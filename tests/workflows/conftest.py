@@ -1,0 +1,127 @@
+"""Time-skipping Temporal environment, fake Azure activities and helpers for workflow tests."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import pytest
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+from temporalio.client import Client, WorkflowHandle
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+import search_attributes
+from models import Stage, workflow_id_for
+from tests.workflows.fake_azure import FakeAzure
+from workflows import WORKFLOWS, CmkOnboardingWorkflow
+
+CUSTOMER_TENANT = "11111111-2222-3333-4444-555555555555"
+ISV_TENANT = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"
+SUBSCRIPTION = "99999999-8888-7777-6666-555555555555"
+KEY_URL = "https://contoso-kv.vault.azure.net/keys/cmk"
+FIXED_KEY_URL = "https://contoso-kv.vault.azure.net/keys/cmk2"
+
+T = TypeVar("T")
+
+
+async def add_search_attributes(client: Client) -> None:
+    """The test server, like a dev server, only accepts upserts of registered attributes."""
+    await client.operator_service.add_search_attributes(
+        AddSearchAttributesRequest(
+            namespace=client.namespace,
+            search_attributes={
+                key.name: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD
+                for key in search_attributes.ALL
+            },
+        )
+    )
+
+
+@pytest.fixture(scope="session")
+async def env() -> AsyncIterator[WorkflowEnvironment]:
+    server = shutil.which("temporal-test-server")
+    assert server, "temporal-test-server is missing: run `uv sync`"
+    environment = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=server, data_converter=pydantic_data_converter
+    )
+    await add_search_attributes(environment.client)
+    yield environment
+    await environment.shutdown()
+
+
+def make_request(**overrides: Any) -> dict[str, Any]:
+    """A valid raw request as JSON-like data; each call gets its own DES (and workflow id)."""
+    request: dict[str, Any] = {
+        "customer_tenant_id": CUSTOMER_TENANT,
+        "customer_name": "Contoso",
+        "isv_tenant_id": ISV_TENANT,
+        "subscription_id": SUBSCRIPTION,
+        "resource_group": "rg-cmk",
+        "region": "eastus",
+        "des_name": f"des-{uuid.uuid4().hex[:12]}",
+    }
+    request.update(overrides)
+    return request
+
+
+@dataclass
+class Onboarding:
+    handle: WorkflowHandle[CmkOnboardingWorkflow, Any]
+    fake: FakeAzure
+    request: dict[str, Any]
+
+    async def status(self) -> Any:
+        return await self.handle.query(CmkOnboardingWorkflow.status)
+
+    async def wait_for_stage(self, stage: Stage) -> Any:
+        async def reached() -> Any:
+            status = await self.status()
+            assert status.stage == stage, f"stage is {status.stage}, waiting for {stage}"
+            return status
+
+        return await assert_eventually(reached)
+
+    async def event_count(self) -> int:
+        return len((await self.handle.fetch_history()).events)
+
+
+@asynccontextmanager
+async def running(
+    env: WorkflowEnvironment, fake: FakeAzure | None = None, **overrides: Any
+) -> AsyncIterator[Onboarding]:
+    """Start a worker on a fresh task queue and one onboarding on it."""
+    fake = fake or FakeAzure()
+    request = make_request(**overrides)
+    task_queue = f"tq-{uuid.uuid4()}"
+    async with Worker(
+        env.client, task_queue=task_queue, workflows=WORKFLOWS, activities=fake.activities()
+    ):
+        handle = await env.client.start_workflow(
+            CmkOnboardingWorkflow.run,
+            request,
+            id=workflow_id_for(
+                str(request.get("customer_tenant_id")), str(request.get("des_name"))
+            ),
+            task_queue=task_queue,
+        )
+        yield Onboarding(handle=handle, fake=fake, request=request)
+
+
+async def assert_eventually(check: Callable[[], Awaitable[T]], within: float = 10.0) -> T:
+    """Retry an async assertion until it passes or `within` seconds pass."""
+    deadline = asyncio.get_running_loop().time() + within
+    while True:
+        try:
+            return await check()
+        except AssertionError:
+            if asyncio.get_running_loop().time() > deadline:
+                raise
+        await asyncio.sleep(0.05)

@@ -1,0 +1,536 @@
+"""The per-customer cross-tenant CMK onboarding workflow (deterministic orchestration only)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+from typing import Any, Literal
+
+from temporalio import workflow
+from temporalio.exceptions import (
+    ActivityError,
+    ApplicationError,
+    FailureError,
+    RetryState,
+    is_cancelled_exception,
+)
+from temporalio.exceptions import (
+    TimeoutError as TemporalTimeoutError,
+)
+
+with workflow.unsafe.imports_passed_through():
+    import search_attributes
+    from models import (
+        DEFAULT_POLICY,
+        FEATURE_NAME,
+        QUERY_STATUS,
+        SIGNAL_CUSTOMER_SETUP_COMPLETE,
+        UPDATE_SUBMIT_CUSTOMER_SETUP,
+        ActivityName,
+        ApplicationRef,
+        Attempt,
+        CustomerNotification,
+        CustomerSetupComplete,
+        CustomerSetupIssue,
+        EncryptionSetRef,
+        ErrorType,
+        FeatureRef,
+        FederatedCredentialRef,
+        ManagedIdentityRef,
+        OnboardingRequest,
+        OnboardingResult,
+        OnboardingStatus,
+        ProviderRef,
+        RejectedSubmission,
+        RequestInvalid,
+        ResourceIds,
+        Stage,
+        TestDiskRef,
+        parse_request,
+    )
+    from workflows import plan, steps
+    from workflows.instructions import build_instructions, current_details
+    from workflows.submissions import SubmissionRejected, parse_submission
+
+WaitingFor = Literal["isv", "customer", "azure", "nobody"]
+NotificationKind = Literal[
+    "instructions", "reminder", "attempt_failed", "deadline_exceeded", "completed"
+]
+
+
+def customer_issue(error: BaseException) -> CustomerSetupIssue | None:
+    """The customer-side problem an activity failure reports, or None for any other failure."""
+    cause = error.cause if isinstance(error, ActivityError) else error
+    if not isinstance(cause, ApplicationError) or cause.type != ErrorType.CUSTOMER_SETUP:
+        return None
+    detail = cause.details[0] if cause.details else {}
+    if isinstance(detail, dict):
+        try:
+            return CustomerSetupIssue.model_validate(detail)
+        except ValueError:
+            pass
+    return CustomerSetupIssue(code="CustomerSetup", message=cause.message, fix="see the message")
+
+
+def as_workflow_failure(error: BaseException, stage: Stage) -> ApplicationError:
+    """Name the stage and keep the activity's error type, so callers can branch on it."""
+    if isinstance(error, ApplicationError):
+        return error
+    cause = error.cause if isinstance(error, ActivityError) and error.cause else error
+    error_type = cause.type if isinstance(cause, ApplicationError) else type(cause).__name__
+    message = cause.message if isinstance(cause, FailureError) else str(cause)
+    details = list(cause.details) if isinstance(cause, ApplicationError) else []
+    return ApplicationError(
+        f"{stage} failed: {message}", *details, type=error_type, non_retryable=True
+    )
+
+
+@workflow.defn(name="CmkOnboarding")
+class CmkOnboardingWorkflow:
+    """Onboards one customer: ISV identity, customer hand-off, encryption set, verification."""
+
+    @workflow.init
+    def __init__(self, request: Any) -> None:
+        raw = request if isinstance(request, dict) else {}
+        self._workflow_id = workflow.info().workflow_id
+        self._request: OnboardingRequest | None = None
+        self._status = OnboardingStatus(
+            workflow_id=self._workflow_id,
+            customer_tenant_id=str(raw.get("customer_tenant_id", "")).lower(),
+            customer_name=str(raw.get("customer_name", "")),
+            stage=Stage.VALIDATING,
+            stage_started_at={Stage.VALIDATING: workflow.now()},
+            waiting_for="isv",
+            resources=ResourceIds(),
+        )
+        self._pending: Attempt | None = None
+        self._processing: Attempt | None = None
+        self._deadline_at: datetime | None = None
+        self._next_reminder_at: datetime | None = None
+        self._app: ApplicationRef | None = None
+        self._touched: set[ActivityName] = set()
+        self._cleanup_problems: list[str] = []
+
+    # --- messages ---------------------------------------------------------------------------
+
+    @workflow.query(name=QUERY_STATUS)
+    def status(self) -> OnboardingStatus:
+        return self._status
+
+    @workflow.signal(name=SIGNAL_CUSTOMER_SETUP_COMPLETE)
+    def customer_setup_complete(self, body: Any) -> None:
+        """Fire-and-forget submission: an unusable one is recorded in status, not raised."""
+        try:
+            submission = self._check_submission(body)
+        except SubmissionRejected as rejected:
+            key_url = body.get("key_url") if isinstance(body, dict) else None
+            self._status.rejected_submissions.append(
+                RejectedSubmission(
+                    received_at=workflow.now(),
+                    key_url=key_url if isinstance(key_url, str) else None,
+                    reason=str(rejected),
+                )
+            )
+            workflow.logger.warning("Rejected customer_setup_complete signal: %s", rejected)
+            self._refresh_details()
+            return
+        self._accept(submission)
+
+    @workflow.update(name=UPDATE_SUBMIT_CUSTOMER_SETUP)
+    def submit_customer_setup(self, body: Any) -> Attempt:
+        """Validated submission: returns the accepted attempt, whose outcome `status` reports."""
+        try:
+            return self._accept(self._check_submission(body))
+        except SubmissionRejected as rejected:
+            # Only reachable if a signal in the same activation won the race after validation.
+            raise ApplicationError(str(rejected), type=ErrorType.INVALID_REQUEST) from None
+
+    @submit_customer_setup.validator
+    def _validate_submission(self, body: Any) -> None:
+        self._check_submission(body)
+
+    def _check_submission(self, body: Any) -> CustomerSetupComplete:
+        busy = self._pending or self._processing
+        return parse_submission(
+            body,
+            customer_tenant_id=self._status.customer_tenant_id,
+            stage=self._status.stage,
+            busy_with_attempt=busy.number if busy else None,
+            policy=self._request.policy if self._request else DEFAULT_POLICY,
+        )
+
+    def _accept(self, submission: CustomerSetupComplete) -> Attempt:
+        attempt = Attempt(
+            number=len(self._status.attempts) + 1,
+            key_url=submission.key_url,
+            submitted_at=workflow.now(),
+        )
+        self._status.attempts.append(attempt)
+        self._pending = attempt
+        self._refresh_details()
+        return attempt
+
+    # --- main flow --------------------------------------------------------------------------
+
+    @workflow.run
+    async def run(self, request: Any) -> OnboardingResult:
+        try:
+            self._request = parse_request(request)
+        except RequestInvalid as invalid:
+            self._status.last_failure = str(invalid)
+            self._set_stage(Stage.FAILED, "nobody")
+            raise ApplicationError(
+                str(invalid),
+                {"problems": invalid.problems},
+                type=ErrorType.INVALID_REQUEST,
+                non_retryable=True,
+            ) from None
+        self._status.customer_tenant_id = self._request.customer_tenant_id
+        self._status.customer_name = self._request.customer_name
+        workflow.upsert_search_attributes(
+            [
+                search_attributes.CUSTOMER_TENANT_ID.value_set(self._request.customer_tenant_id),
+                search_attributes.CUSTOMER_NAME.value_set(self._request.customer_name),
+                search_attributes.STAGE.value_set(Stage.VALIDATING),
+            ]
+        )
+        self._refresh_details()
+        try:
+            result = await self._onboard(self._request)
+        except (asyncio.CancelledError, Exception) as error:
+            await self._end_after_failure(error)
+            raise  # _end_after_failure always raises; this satisfies the type checker
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return result
+
+    async def _onboard(self, request: OnboardingRequest) -> OnboardingResult:
+        feature_state = await self._register_feature(request)
+        self._checkpoint()
+        app, identity, fic = await self._ensure_identity(request)
+        self._checkpoint()
+        encryption_set, disk = await self._hand_off(request, app, identity)
+        resources = self._status.resources
+        resources.test_disk_id = disk.id
+        self._set_stage(Stage.COMPLETED, "nobody")
+        await self._notify("completed")
+        created = [
+            r
+            for r, new in (
+                (app.object_id, app.created),
+                (identity.id, identity.created),
+                (fic.id, fic.created),
+            )
+            if new
+        ]
+        reused = [r for r in (app.object_id, identity.id, fic.id) if r not in created]
+        return OnboardingResult(
+            workflow_id=self._workflow_id,
+            customer_tenant_id=request.customer_tenant_id,
+            feature_state=feature_state,
+            resources=resources.model_copy(),
+            created=(*created, encryption_set.id),
+            reused=tuple(reused),
+            attempts=len(self._status.attempts),
+        )
+
+    async def _register_feature(self, request: OnboardingRequest) -> str:
+        if not request.policy.register_preview_feature:
+            return "Skipped"
+        self._set_stage(Stage.REGISTERING_FEATURE, "azure")
+        feature = FeatureRef(subscription_id=request.subscription_id)
+        state = await steps.get_feature(feature)
+        if state.state == "Registered":
+            return state.state
+        await steps.register_feature(feature)
+        try:
+            state = await steps.wait_feature_registered(
+                feature, request.feature_registration_timeout
+            )
+        except ActivityError as error:
+            # Out of time between polls the last NotReadyYet surfaces with retry state TIMEOUT.
+            timed_out = error.retry_state == RetryState.TIMEOUT
+            if not (timed_out or isinstance(error.cause, TemporalTimeoutError)):
+                raise
+            raise ApplicationError(
+                f"preview feature {feature.namespace}/{FEATURE_NAME} did not reach 'Registered' "
+                "within "
+                f"{request.feature_registration_timeout}; check `az feature show --namespace "
+                f"{feature.namespace} --name {FEATURE_NAME}` and start the onboarding again",
+                type=ErrorType.FEATURE_REGISTRATION_TIMEOUT,
+                non_retryable=True,
+            ) from None
+        await steps.register_provider(ProviderRef(subscription_id=request.subscription_id))
+        return state.state
+
+    async def _ensure_identity(
+        self, request: OnboardingRequest
+    ) -> tuple[ApplicationRef, ManagedIdentityRef, FederatedCredentialRef]:
+        self._set_stage(Stage.ENSURING_IDENTITY, "azure")
+        self._touched |= {ActivityName.ENSURE_APPLICATION, ActivityName.ENSURE_MANAGED_IDENTITY}
+        app, identity = await _gather(
+            steps.ensure_application(plan.application_spec(request)),
+            steps.ensure_managed_identity(plan.managed_identity_spec(request, self._workflow_id)),
+        )
+        self._app = app
+        resources = self._status.resources
+        resources.app_id, resources.app_object_id = app.app_id, app.object_id
+        resources.identity_id = identity.id
+        resources.identity_principal_id = identity.principal_id
+        resources.identity_client_id = identity.client_id
+        fic = await steps.ensure_federated_credential(
+            plan.federated_credential_spec(request, app, identity)
+        )
+        resources.federated_credential_id = fic.id
+        return app, identity, fic
+
+    async def _hand_off(
+        self, request: OnboardingRequest, app: ApplicationRef, identity: ManagedIdentityRef
+    ) -> tuple[EncryptionSetRef, TestDiskRef]:
+        """Wait for the customer, then provision; customer-side failures loop back here."""
+        now = workflow.now()
+        self._deadline_at = now + request.customer_deadline
+        self._next_reminder_at = now + request.reminder_interval
+        self._status.deadline = self._deadline_at
+        self._status.instructions = build_instructions(request, self._workflow_id, app.app_id)
+        self._set_stage(Stage.AWAITING_CUSTOMER, "customer")
+        if request.key_url is not None:
+            self._accept(CustomerSetupComplete(key_url=request.key_url))
+        else:
+            await self._notify("instructions")
+        while True:
+            attempt = await self._wait_for_submission(request)
+            self._processing, self._pending = attempt, None
+            try:
+                return await self._provision(request, app, identity, attempt)
+            except ActivityError as error:
+                issue = customer_issue(error)
+                if issue is None:
+                    raise
+                await self._attempt_failed(request, attempt, issue)
+            finally:
+                self._processing = None
+
+    async def _wait_for_submission(self, request: OnboardingRequest) -> Attempt:
+        assert self._deadline_at is not None and self._next_reminder_at is not None
+        while self._pending is None:
+            now = workflow.now()
+            if now >= self._deadline_at:
+                await self._deadline_exceeded(request)
+            wake_at = min(self._next_reminder_at, self._deadline_at)
+            next_event = "deadline" if wake_at == self._deadline_at else "next reminder"
+            try:
+                await workflow.wait_condition(
+                    lambda: self._pending is not None,
+                    timeout=wake_at - now,
+                    timeout_summary=(
+                        f"Await customer setup ({next_event} at {wake_at:%Y-%m-%d %H:%M} UTC)"
+                    ),
+                )
+            except TimeoutError:
+                now = workflow.now()
+                if self._pending is None and self._next_reminder_at <= now < self._deadline_at:
+                    self._status.reminders_sent += 1
+                    self._next_reminder_at += request.reminder_interval
+                    await self._notify("reminder", reminder_number=self._status.reminders_sent)
+        return self._pending
+
+    async def _provision(
+        self,
+        request: OnboardingRequest,
+        app: ApplicationRef,
+        identity: ManagedIdentityRef,
+        attempt: Attempt,
+    ) -> tuple[EncryptionSetRef, TestDiskRef]:
+        self._set_stage(Stage.CREATING_ENCRYPTION_SET, "azure")
+        spec = plan.encryption_set_spec(request, self._workflow_id, app, identity, attempt.key_url)
+        self._touched.add(ActivityName.CREATE_ENCRYPTION_SET)
+        encryption_set = await steps.create_encryption_set(spec, attempt.number)
+        self._status.resources.encryption_set_id = encryption_set.id
+        self._checkpoint()
+        self._set_stage(Stage.VERIFYING, "azure")
+        self._touched.add(ActivityName.CREATE_TEST_DISK)
+        # Both only read the finished encryption set, so they can run side by side.
+        verified, disk = await _gather(
+            steps.verify_encryption_set(spec),
+            steps.create_test_disk(plan.test_disk_spec(request, encryption_set)),
+        )
+        self._checkpoint()
+        if problems := plan.verification_problems(spec, verified, disk):
+            raise ApplicationError(
+                "verification failed: " + "; ".join(problems),
+                type=ErrorType.VERIFICATION_FAILED,
+                non_retryable=True,
+            )
+        await steps.delete(ActivityName.DELETE_TEST_DISK, disk.id, f"test disk {disk.id}")
+        self._touched.discard(ActivityName.CREATE_TEST_DISK)
+        self._status.resources.key_url = attempt.key_url
+        self._set_attempt(attempt.model_copy(update={"outcome": "succeeded"}))
+        return encryption_set, disk
+
+    async def _attempt_failed(
+        self, request: OnboardingRequest, attempt: Attempt, issue: CustomerSetupIssue
+    ) -> None:
+        self._set_attempt(
+            attempt.model_copy(
+                update={
+                    "outcome": "customer_error",
+                    "code": issue.code,
+                    "reason": issue.message,
+                    "fix": issue.fix,
+                }
+            )
+        )
+        self._status.last_failure = f"attempt {attempt.number}: {issue.code}: {issue.message}"
+        workflow.logger.info("Customer setup attempt %d failed: %s", attempt.number, issue.code)
+        if len(self._status.attempts) >= request.max_customer_attempts:
+            reasons = "; ".join(
+                f"attempt {a.number} ({a.key_url}): {a.code}: {a.reason}"
+                for a in self._status.attempts
+            )
+            raise ApplicationError(
+                f"customer {request.customer_name} ({request.customer_tenant_id}) used all "
+                f"{request.max_customer_attempts} setup attempts without success: {reasons}",
+                [a.model_dump(mode="json") for a in self._status.attempts],
+                type=ErrorType.CUSTOMER_ATTEMPTS_EXHAUSTED,
+                non_retryable=True,
+            )
+        self._set_stage(Stage.AWAITING_CUSTOMER, "customer")
+        self._next_reminder_at = workflow.now() + request.reminder_interval
+        await self._notify("attempt_failed", reason=issue.message, fix=issue.fix)
+
+    async def _deadline_exceeded(self, request: OnboardingRequest) -> None:
+        assert self._deadline_at is not None
+        await self._notify("deadline_exceeded")
+        raise ApplicationError(
+            f"customer {request.customer_name} ({request.customer_tenant_id}) did not complete the "
+            f"setup by the deadline {self._deadline_at.isoformat()} ({request.customer_deadline} "
+            "after the workflow started waiting); start a new onboarding when the customer is "
+            "ready",
+            type=ErrorType.CUSTOMER_DEADLINE_EXCEEDED,
+            non_retryable=True,
+        )
+
+    # --- failure, cancellation and compensation ---------------------------------------------
+
+    def _checkpoint(self) -> None:
+        """A create that finished despite a cancel request swallows it; honour it here."""
+        if workflow.cancellation_reason() is not None:
+            raise asyncio.CancelledError("workflow cancellation requested")
+
+    async def _end_after_failure(self, error: BaseException) -> None:
+        cancelled = is_cancelled_exception(error)
+        failure = None if cancelled else as_workflow_failure(error, self._status.stage)
+        if failure is not None:
+            self._status.last_failure = failure.message
+        cancelled_during_cleanup = False
+        compensation = asyncio.ensure_future(self._compensate())
+        try:
+            # Shielded: a cancel arriving now must not cut the cleanup short.
+            await asyncio.shield(compensation)
+        except asyncio.CancelledError:
+            cancelled_during_cleanup = True
+            await compensation
+        cancelled = cancelled or cancelled_during_cleanup
+        self._set_stage(Stage.CANCELLED if cancelled else Stage.FAILED, "nobody")
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        if failure is None or cancelled:
+            raise asyncio.CancelledError("onboarding cancelled after compensation")
+        if self._cleanup_problems:
+            failure = ApplicationError(
+                f"{failure.message} (cleanup incomplete: {'; '.join(self._cleanup_problems)})",
+                *failure.details,
+                type=failure.type,
+                non_retryable=True,
+            )
+        raise failure
+
+    async def _compensate(self) -> None:
+        """Remove what this onboarding created for this customer; never the shared identity."""
+        request = self._request
+        assert request is not None
+        self._set_stage(Stage.COMPENSATING, "azure")
+        if ActivityName.CREATE_TEST_DISK in self._touched:
+            disk_id = plan.test_disk_id(request)
+            await self._delete(ActivityName.DELETE_TEST_DISK, disk_id, "test disk")
+        if ActivityName.CREATE_ENCRYPTION_SET in self._touched:
+            des_id = plan.encryption_set_id(request)
+            deleted = await self._delete(
+                ActivityName.DELETE_ENCRYPTION_SET, des_id, "encryption set"
+            )
+            if deleted is False:
+                workflow.logger.info("Encryption set %s kept: in use or already gone", des_id)
+        if plan.is_isolated(request):
+            deletions = []
+            if ActivityName.ENSURE_MANAGED_IDENTITY in self._touched:
+                deletions.append(
+                    self._delete(
+                        ActivityName.DELETE_MANAGED_IDENTITY,
+                        plan.identity_id(request),
+                        "per-customer identity",
+                    )
+                )
+            if self._app is not None:
+                deletions.append(
+                    self._delete(
+                        ActivityName.DELETE_APPLICATION,
+                        self._app.object_id,
+                        "per-customer application",
+                    )
+                )
+            await asyncio.gather(*deletions)
+
+    async def _delete(self, name: ActivityName, resource_id: str, what: str) -> object:
+        try:
+            return await steps.delete(name, resource_id, f"{what} {resource_id}")
+        except ActivityError as error:
+            problem = f"{what} {resource_id} not deleted: {error.cause or error}"
+            workflow.logger.warning("Compensation step failed: %s", problem)
+            self._cleanup_problems.append(problem)
+            return None
+
+    # --- status -----------------------------------------------------------------------------
+
+    def _set_stage(self, stage: Stage, waiting_for: WaitingFor) -> None:
+        self._status.stage = stage
+        self._status.stage_started_at[stage] = workflow.now()
+        self._status.waiting_for = waiting_for
+        workflow.upsert_search_attributes([search_attributes.STAGE.value_set(stage)])
+        self._refresh_details()
+
+    def _set_attempt(self, attempt: Attempt) -> None:
+        self._status.attempts[attempt.number - 1] = attempt
+        self._refresh_details()
+
+    def _refresh_details(self) -> None:
+        workflow.set_current_details(current_details(self._status))
+
+    async def _notify(self, kind: NotificationKind, **extra: Any) -> None:
+        """Best effort: the status query and UI still show everything if a channel is down."""
+        request = self._request
+        assert request is not None
+        failed = [a for a in self._status.attempts if a.outcome == "customer_error"]
+        if failed and kind == "reminder":
+            last = failed[-1]
+            extra |= {"reason": last.reason, "fix": last.fix}
+        notification = CustomerNotification(
+            kind=kind,
+            workflow_id=self._workflow_id,
+            customer_tenant_id=request.customer_tenant_id,
+            customer_name=request.customer_name,
+            instructions=self._status.instructions,
+            **extra,
+        )
+        try:
+            await steps.notify(notification)
+        except ActivityError as error:
+            cause = error.cause or error
+            workflow.logger.warning("Customer notification %s failed: %s", kind, cause)
+
+
+async def _gather(*calls: Any) -> Any:
+    """Run activity calls together and wait for all of them before surfacing the first failure."""
+    results = await asyncio.gather(*calls, return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+    return results

@@ -1,0 +1,65 @@
+"""Timeouts and retry policies for every activity call, named so call sites read as intent."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from temporalio.common import RetryPolicy
+
+from models import ErrorType
+
+_NEVER_RETRY = [
+    ErrorType.INVALID_REQUEST,
+    ErrorType.CUSTOMER_SETUP,
+    ErrorType.AZURE_REQUEST_REJECTED,
+]
+
+# One ARM or Graph request (plus SDK-internal retries).
+AZURE_CALL_TIMEOUT = timedelta(minutes=2)
+AZURE_CALL_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=2),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=2),
+    maximum_attempts=20,
+    non_retryable_error_types=_NEVER_RETRY,
+)
+
+# A create that waits on an Azure long-running operation inside the activity.
+LONG_RUNNING_TIMEOUT = timedelta(minutes=20)
+LONG_RUNNING_HEARTBEAT = timedelta(minutes=1)
+LONG_RUNNING_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=5),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=5),
+    maximum_attempts=10,
+    non_retryable_error_types=_NEVER_RETRY,
+)
+
+# Feature registration is polled by activity retries, which history does not record.
+FEATURE_POLL_INTERVAL = timedelta(seconds=30)
+FEATURE_POLL_ATTEMPT_TIMEOUT = timedelta(minutes=1)
+FEATURE_POLL_RETRY = RetryPolicy(
+    initial_interval=FEATURE_POLL_INTERVAL,
+    backoff_coefficient=1.0,
+    maximum_attempts=0,
+    non_retryable_error_types=_NEVER_RETRY,
+)
+
+# Notifications are best effort: a broken webhook must not stall the onboarding.
+NOTIFY_TIMEOUT = timedelta(seconds=30)
+NOTIFY_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=2),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=1),
+    maximum_attempts=5,
+)
+
+# Cleanup keeps trying for a while; a leftover is reported, not retried forever.
+COMPENSATION_TIMEOUT = timedelta(minutes=20)
+COMPENSATION_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=5),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=5),
+    maximum_attempts=10,
+    non_retryable_error_types=[ErrorType.INVALID_REQUEST, ErrorType.AZURE_REQUEST_REJECTED],
+)

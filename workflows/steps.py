@@ -1,0 +1,171 @@
+"""Typed activity calls: each one fixes its timeout, retry policy and history summary."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.workflow import ActivityCancellationType
+
+from models import (
+    ActivityName,
+    ApplicationRef,
+    ApplicationSpec,
+    CustomerNotification,
+    EncryptionSetRef,
+    EncryptionSetSpec,
+    FeatureRef,
+    FeatureState,
+    FederatedCredentialRef,
+    FederatedCredentialSpec,
+    ManagedIdentityRef,
+    ManagedIdentitySpec,
+    ProviderRef,
+    ResourceRef,
+    TestDiskRef,
+    TestDiskSpec,
+)
+from workflows import options
+
+# Creations wait for the activity to acknowledge cancellation, so compensation never races a
+# create that is still in flight.
+_WAIT = ActivityCancellationType.WAIT_CANCELLATION_COMPLETED
+
+
+async def get_feature(ref: FeatureRef) -> FeatureState:
+    return await workflow.execute_activity(
+        ActivityName.GET_FEATURE,
+        ref,
+        result_type=FeatureState,
+        start_to_close_timeout=options.AZURE_CALL_TIMEOUT,
+        retry_policy=options.AZURE_CALL_RETRY,
+        summary=f"Read preview feature {ref.namespace}/{ref.feature_name}",
+    )
+
+
+async def register_feature(ref: FeatureRef) -> FeatureState:
+    return await workflow.execute_activity(
+        ActivityName.REGISTER_FEATURE,
+        ref,
+        result_type=FeatureState,
+        start_to_close_timeout=options.AZURE_CALL_TIMEOUT,
+        retry_policy=options.AZURE_CALL_RETRY,
+        summary=f"Register preview feature {ref.feature_name}",
+    )
+
+
+async def wait_feature_registered(ref: FeatureRef, give_up_after: timedelta) -> FeatureState:
+    """Poll through activity retries: however long it takes, history records one attempt."""
+    return await workflow.execute_activity(
+        ActivityName.WAIT_FEATURE_REGISTERED,
+        ref,
+        result_type=FeatureState,
+        start_to_close_timeout=options.FEATURE_POLL_ATTEMPT_TIMEOUT,
+        schedule_to_close_timeout=give_up_after,
+        retry_policy=options.FEATURE_POLL_RETRY,
+        summary=f"Wait until {ref.feature_name} is Registered (at most {give_up_after})",
+    )
+
+
+async def register_provider(ref: ProviderRef) -> str:
+    return await workflow.execute_activity(
+        ActivityName.REGISTER_PROVIDER,
+        ref,
+        result_type=str,
+        start_to_close_timeout=options.AZURE_CALL_TIMEOUT,
+        retry_policy=options.AZURE_CALL_RETRY,
+        summary=f"Re-register resource provider {ref.namespace}",
+    )
+
+
+async def ensure_application(spec: ApplicationSpec) -> ApplicationRef:
+    return await workflow.execute_activity(
+        ActivityName.ENSURE_APPLICATION,
+        spec,
+        result_type=ApplicationRef,
+        start_to_close_timeout=options.AZURE_CALL_TIMEOUT,
+        retry_policy=options.AZURE_CALL_RETRY,
+        cancellation_type=_WAIT,
+        summary=f"Ensure multi-tenant application {spec.unique_name}",
+    )
+
+
+async def ensure_managed_identity(spec: ManagedIdentitySpec) -> ManagedIdentityRef:
+    return await workflow.execute_activity(
+        ActivityName.ENSURE_MANAGED_IDENTITY,
+        spec,
+        result_type=ManagedIdentityRef,
+        start_to_close_timeout=options.AZURE_CALL_TIMEOUT,
+        retry_policy=options.AZURE_CALL_RETRY,
+        cancellation_type=_WAIT,
+        summary=f"Ensure managed identity {spec.name}",
+    )
+
+
+async def ensure_federated_credential(spec: FederatedCredentialSpec) -> FederatedCredentialRef:
+    return await workflow.execute_activity(
+        ActivityName.ENSURE_FEDERATED_CREDENTIAL,
+        spec,
+        result_type=FederatedCredentialRef,
+        start_to_close_timeout=options.AZURE_CALL_TIMEOUT,
+        retry_policy=options.AZURE_CALL_RETRY,
+        summary=f"Ensure federated credential {spec.name} (subject {spec.subject})",
+    )
+
+
+async def create_encryption_set(spec: EncryptionSetSpec, attempt: int) -> EncryptionSetRef:
+    return await workflow.execute_activity(
+        ActivityName.CREATE_ENCRYPTION_SET,
+        spec,
+        result_type=EncryptionSetRef,
+        start_to_close_timeout=options.LONG_RUNNING_TIMEOUT,
+        heartbeat_timeout=options.LONG_RUNNING_HEARTBEAT,
+        retry_policy=options.LONG_RUNNING_RETRY,
+        cancellation_type=_WAIT,
+        summary=f"Create disk encryption set {spec.name} (attempt {attempt})",
+    )
+
+
+async def verify_encryption_set(spec: EncryptionSetSpec) -> EncryptionSetRef:
+    return await workflow.execute_activity(
+        ActivityName.VERIFY_ENCRYPTION_SET,
+        spec,
+        result_type=EncryptionSetRef,
+        start_to_close_timeout=options.AZURE_CALL_TIMEOUT,
+        retry_policy=options.AZURE_CALL_RETRY,
+        summary=f"Verify disk encryption set {spec.name}",
+    )
+
+
+async def create_test_disk(spec: TestDiskSpec) -> TestDiskRef:
+    return await workflow.execute_activity(
+        ActivityName.CREATE_TEST_DISK,
+        spec,
+        result_type=TestDiskRef,
+        start_to_close_timeout=options.LONG_RUNNING_TIMEOUT,
+        retry_policy=options.LONG_RUNNING_RETRY,
+        cancellation_type=_WAIT,
+        summary=f"Create test disk {spec.name} encrypted with the new set",
+    )
+
+
+async def delete(name: ActivityName, resource_id: str, what: str) -> object:
+    """Run one idempotent delete activity for compensation or cleanup."""
+    return await workflow.execute_activity(
+        name,
+        ResourceRef(id=resource_id),
+        result_type=bool if name == ActivityName.DELETE_ENCRYPTION_SET else type(None),
+        start_to_close_timeout=options.COMPENSATION_TIMEOUT,
+        retry_policy=options.COMPENSATION_RETRY,
+        summary=f"Delete {what}",
+    )
+
+
+async def notify(notification: CustomerNotification) -> None:
+    await workflow.execute_activity(
+        ActivityName.NOTIFY_CUSTOMER,
+        notification,
+        start_to_close_timeout=options.NOTIFY_TIMEOUT,
+        retry_policy=options.NOTIFY_RETRY,
+        summary=f"Notify {notification.customer_name}: {notification.kind}",
+    )
