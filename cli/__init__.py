@@ -1,0 +1,1 @@
+"""The starter CLI (`uv run starter.py --help`): one module per group of commands."""

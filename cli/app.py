@@ -1,0 +1,324 @@
+"""The `starter.py` command line: typer commands that parse flags and print; work lives elsewhere."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+
+from cli import operations
+from cli.connection import (
+    DEFAULT_ADDRESS,
+    DEFAULT_NAMESPACE,
+    DEFAULT_TASK_QUEUE,
+    TemporalTarget,
+    connect,
+)
+from cli.errors import EXIT_CODES_HELP, CliError, ExitCode
+from cli.request_input import build_request
+from cli.status_view import TERMINAL_STAGES, render_instructions, render_status, stage_text
+from models import CustomerSetupComplete, OnboardingStatus, Stage, key_url_problem
+
+app = typer.Typer(
+    help="Onboard customers to cross-tenant customer-managed keys for Azure managed disks.\n\n"
+    + EXIT_CODES_HELP,
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console()
+err = Console(stderr=True)
+T = TypeVar("T")
+
+WorkflowIdOption = Annotated[
+    str, typer.Option("--workflow-id", "-w", help="Onboarding workflow id (printed by `start`).")
+]
+JsonFlag = Annotated[bool, typer.Option("--json", help="Machine-readable JSON on stdout.")]
+
+
+def run(work: Callable[[], Awaitable[T]]) -> T:
+    """Run one command's coroutine; a CliError becomes its message on stderr and its exit code."""
+    try:
+        return asyncio.run(work())  # type: ignore[arg-type]
+    except CliError as error:
+        err.print(f"error: {error}", markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(error.code) from None
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        raise typer.Exit(130) from None
+
+
+def target_of(ctx: typer.Context) -> TemporalTarget:
+    target = ctx.obj
+    assert isinstance(target, TemporalTarget)
+    return target
+
+
+def print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+
+
+@app.callback()
+def main(
+    ctx: typer.Context,
+    address: Annotated[
+        str, typer.Option(envvar="TEMPORAL_ADDRESS", help="Temporal frontend host:port.")
+    ] = DEFAULT_ADDRESS,
+    namespace: Annotated[
+        str, typer.Option(envvar="TEMPORAL_NAMESPACE", help="Temporal namespace.")
+    ] = DEFAULT_NAMESPACE,
+    task_queue: Annotated[
+        str, typer.Option(envvar="TEMPORAL_TASK_QUEUE", help="Task queue the worker polls.")
+    ] = DEFAULT_TASK_QUEUE,
+) -> None:
+    ctx.obj = TemporalTarget(address=address, namespace=namespace, task_queue=task_queue)
+
+
+@app.command(epilog=EXIT_CODES_HELP)
+def start(
+    ctx: typer.Context,
+    from_json: Annotated[
+        Path | None,
+        typer.Option(help="JSON file with OnboardingRequest fields; flags override it."),
+    ] = None,
+    customer_tenant_id: Annotated[
+        str | None, typer.Option(help="Customer's Entra tenant id.")
+    ] = None,
+    customer_name: Annotated[str | None, typer.Option(help="Customer's display name.")] = None,
+    isv_tenant_id: Annotated[str | None, typer.Option(help="Your (ISV) Entra tenant id.")] = None,
+    subscription_id: Annotated[
+        str | None, typer.Option(help="ISV subscription for the DES.")
+    ] = None,
+    resource_group: Annotated[str | None, typer.Option(help="ISV resource group.")] = None,
+    region: Annotated[
+        str | None, typer.Option(help="Azure region of the disks, e.g. eastus.")
+    ] = None,
+    des_name: Annotated[str | None, typer.Option(help="Disk encryption set name.")] = None,
+    disk_sku: Annotated[str | None, typer.Option(help="Disk SKU (default Premium_LRS).")] = None,
+    encryption_type: Annotated[str | None, typer.Option(help="DES encryption type.")] = None,
+    key_url: Annotated[str | None, typer.Option(help="Customer key URL, if already known.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Start an onboarding (or attach to the running one for the same customer and DES)."""
+    flags = {
+        "customer_tenant_id": customer_tenant_id,
+        "customer_name": customer_name,
+        "isv_tenant_id": isv_tenant_id,
+        "subscription_id": subscription_id,
+        "resource_group": resource_group,
+        "region": region,
+        "des_name": des_name,
+        "disk_sku": disk_sku,
+        "encryption_type": encryption_type,
+        "key_url": key_url,
+    }
+    target = target_of(ctx)
+
+    async def work() -> operations.StartOutcome:
+        request = build_request(from_json, flags)
+        client = await connect(target)
+        return await operations.start_onboarding(client, target, request)
+
+    outcome = run(work)
+    if as_json:
+        print_json(outcome.__dict__)
+    elif outcome.started:
+        out.print(f"started onboarding [bold]{outcome.workflow_id}[/] (run {outcome.run_id})")
+    else:
+        out.print(
+            f"attached to the running onboarding [bold]{outcome.workflow_id}[/] "
+            f"(run {outcome.run_id}); nothing new was started"
+        )
+
+
+@app.command(epilog=EXIT_CODES_HELP)
+def complete(
+    ctx: typer.Context,
+    workflow_id: WorkflowIdOption,
+    key_url: Annotated[str, typer.Option(help="https://<vault>.vault.azure.net/keys/<name>[/<v>]")],
+    customer_tenant_id: Annotated[
+        str | None, typer.Option(help="Tenant the key lives in; checked against the workflow's.")
+    ] = None,
+    note: Annotated[str | None, typer.Option(help="Free text kept with the attempt.")] = None,
+    signal: Annotated[
+        bool, typer.Option("--signal", help="Send the fire-and-forget signal, not the update.")
+    ] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Hand the customer's key URL to the onboarding; prints the accepted attempt or why not."""
+    target = target_of(ctx)
+    if problem := key_url_problem(key_url):
+        err.print(f"error: --key-url {problem}", markup=False, soft_wrap=True)
+        raise typer.Exit(ExitCode.BAD_INPUT)
+    body = CustomerSetupComplete(key_url=key_url, customer_tenant_id=customer_tenant_id, note=note)
+
+    async def work() -> Any:
+        client = await connect(target)
+        return await operations.submit_customer_setup(
+            client, target, workflow_id, body, as_signal=signal
+        )
+
+    attempt = run(work)
+    if as_json:
+        print_json(attempt.model_dump(mode="json") if attempt else {"signalled": True})
+    elif attempt is None:
+        out.print(
+            f"signal sent to {workflow_id}; follow it with `starter.py watch -w {workflow_id}`"
+        )
+    else:
+        out.print(
+            f"submission #{attempt.number} accepted for {workflow_id}: {attempt.key_url}; "
+            f"follow it with `starter.py watch -w {workflow_id}`",
+            soft_wrap=True,
+        )
+
+
+@app.command(epilog=EXIT_CODES_HELP)
+def status(ctx: typer.Context, workflow_id: WorkflowIdOption, as_json: JsonFlag = False) -> None:
+    """Show an onboarding's stage, who it waits for, attempts, reminders and resources."""
+    target = target_of(ctx)
+
+    async def work() -> OnboardingStatus:
+        return await operations.fetch_status(await connect(target), target, workflow_id)
+
+    current = run(work)
+    if as_json:
+        sys.stdout.write(current.model_dump_json(indent=2) + "\n")
+    else:
+        render_status(current, out)
+
+
+@app.command(epilog=EXIT_CODES_HELP)
+def watch(
+    ctx: typer.Context,
+    workflow_id: WorkflowIdOption,
+    interval: Annotated[float, typer.Option(min=0.1, help="Seconds between polls.")] = 1.0,
+) -> None:
+    """Follow an onboarding until it completes, fails or is cancelled (exit 0 only if completed)."""
+    target = target_of(ctx)
+    printer = ProgressPrinter(out)
+
+    async def work() -> OnboardingStatus:
+        client = await connect(target)
+        return await operations.watch_status(
+            client, target, workflow_id, printer, interval=interval
+        )
+
+    final = run(work)
+    raise typer.Exit(ExitCode.OK if final.stage == Stage.COMPLETED else ExitCode.FAILED)
+
+
+@app.command(epilog=EXIT_CODES_HELP)
+def instructions(
+    ctx: typer.Context, workflow_id: WorkflowIdOption, as_json: JsonFlag = False
+) -> None:
+    """Print what the customer's administrator must do (consent, vault, key, role, reply)."""
+    target = target_of(ctx)
+
+    async def work() -> OnboardingStatus:
+        return await operations.fetch_status(await connect(target), target, workflow_id)
+
+    current = run(work)
+    if current.instructions is None:
+        err.print(
+            f"error: no customer instructions yet: the onboarding is {current.stage.value}; "
+            "they exist once the ISV identity is ready"
+        )
+        raise typer.Exit(ExitCode.FAILED)
+    if as_json:
+        sys.stdout.write(current.instructions.model_dump_json(indent=2) + "\n")
+    else:
+        render_instructions(current, out)
+
+
+@app.command(epilog=EXIT_CODES_HELP)
+def cancel(ctx: typer.Context, workflow_id: WorkflowIdOption) -> None:
+    """Cancel an onboarding; the workflow removes what it created for this customer."""
+    target = target_of(ctx)
+
+    async def work() -> None:
+        await operations.cancel_onboarding(await connect(target), target, workflow_id)
+
+    run(work)
+    out.print(f"cancellation requested for {workflow_id}; it compensates, then ends as cancelled")
+
+
+@app.command(name="list", epilog=EXIT_CODES_HELP)
+def list_command(
+    ctx: typer.Context,
+    stage: Annotated[
+        str | None,
+        typer.Option(help="Only this stage, e.g. awaiting-customer (search attribute CmkStage)."),
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, help="At most this many rows.")] = 100,
+    as_json: JsonFlag = False,
+) -> None:
+    """List onboardings, newest first, optionally only those in one stage."""
+    target = target_of(ctx)
+
+    async def work() -> list[dict[str, Any]]:
+        wanted = operations.require_stage(stage)
+        return await operations.list_onboardings(await connect(target), target, wanted, limit)
+
+    rows = run(work)
+    if as_json:
+        print_json(rows)
+        return
+    from rich.table import Table
+
+    table = Table(show_edge=False)
+    for column in ("workflow id", "customer", "stage", "status", "started"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(
+            row["workflow_id"],
+            row["customer_name"] or "-",
+            row["stage"] or "-",
+            (row["status"] or "-").lower(),
+            row["start_time"][:19],
+        )
+    out.print(table if rows else "no onboardings match")
+
+
+@app.command(epilog=EXIT_CODES_HELP)
+def demo(
+    keep_running: Annotated[
+        bool, typer.Option(help="Leave server, emulator and worker up to explore the UI.")
+    ] = False,
+    state_dir: Annotated[
+        Path, typer.Option(help="Where the demo keeps its database, certificates and logs.")
+    ] = Path(".demo"),
+) -> None:
+    """Run a whole onboarding locally: dev server + UI, Azure emulator, worker, a scripted customer."""
+    from cli.demo import run_demo
+
+    completed = run(lambda: run_demo(out, state_dir=state_dir, keep_running=keep_running))
+    raise typer.Exit(ExitCode.OK if completed else ExitCode.FAILED)
+
+
+class ProgressPrinter:
+    """Prints one line per stage change, new submission outcome or failure reason."""
+
+    def __init__(self, console: Console):
+        self._console = console
+        self._seen: tuple[Any, ...] = ()
+
+    def __call__(self, status: OnboardingStatus) -> None:
+        attempts = tuple((a.number, a.outcome) for a in status.attempts)
+        key = (status.stage, attempts, status.last_failure, status.reminders_sent)
+        if key == self._seen:
+            return
+        self._seen = key
+        line = f"{stage_text(status.stage)}  waiting for {status.waiting_for}"
+        if status.attempts:
+            last = status.attempts[-1]
+            line += f"; submission #{last.number}: {last.outcome}"
+        if status.last_failure and status.stage not in TERMINAL_STAGES - {Stage.FAILED}:
+            line += f"\n    [red]{status.last_failure}[/]"
+        self._console.print(line, soft_wrap=True)

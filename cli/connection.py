@@ -1,0 +1,74 @@
+"""Connect to Temporal and turn its RPC failures into the CLI's one-line errors and exit codes."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from temporalio.client import Client, WorkflowExecutionDescription, WorkflowHandle
+from temporalio.service import RPCError, RPCStatusCode
+
+from cli.errors import CliError, ExitCode
+from codec import CodecConfigError, CodecKeys, data_converter
+
+DEFAULT_ADDRESS = "127.0.0.1:7233"
+DEFAULT_NAMESPACE = "default"
+DEFAULT_TASK_QUEUE = "cmk-onboarding"
+
+
+@dataclass(frozen=True)
+class TemporalTarget:
+    """Where the CLI sends its calls; filled from flags or TEMPORAL_* variables."""
+
+    address: str = DEFAULT_ADDRESS
+    namespace: str = DEFAULT_NAMESPACE
+    task_queue: str = DEFAULT_TASK_QUEUE
+
+
+async def connect(target: TemporalTarget) -> Client:
+    """A client using the same payload codec as the worker (PAYLOAD_CODEC_KEYS)."""
+    try:
+        converter = data_converter(CodecKeys.from_env(os.environ))
+    except CodecConfigError as error:
+        raise CliError(str(error), ExitCode.BAD_INPUT) from None
+    try:
+        return await Client.connect(
+            target.address, namespace=target.namespace, data_converter=converter
+        )
+    except RuntimeError:
+        raise unreachable(target.address) from None
+
+
+def unreachable(address: str) -> CliError:
+    return CliError(
+        f"Temporal is not reachable at {address}: start it (`uv run starter.py demo`, "
+        "`temporal server start-dev`) or set --address / TEMPORAL_ADDRESS",
+        ExitCode.TEMPORAL_UNREACHABLE,
+    )
+
+
+def rpc_failure(
+    error: RPCError, target: TemporalTarget, workflow_id: str | None = None
+) -> CliError:
+    """The CliError for an RPC failure: not found, unreachable, or a plain failure."""
+    if error.status == RPCStatusCode.NOT_FOUND and workflow_id is not None:
+        return CliError(
+            f"workflow '{workflow_id}' not found in namespace '{target.namespace}'",
+            ExitCode.WORKFLOW_NOT_FOUND,
+        )
+    if error.status == RPCStatusCode.NOT_FOUND:
+        return CliError(f"namespace '{target.namespace}' not found", ExitCode.WORKFLOW_NOT_FOUND)
+    if error.status == RPCStatusCode.UNAVAILABLE:
+        return unreachable(target.address)
+    return CliError(f"Temporal refused the call: {error.message}")
+
+
+async def existing_workflow(
+    client: Client, target: TemporalTarget, workflow_id: str
+) -> tuple[WorkflowHandle, WorkflowExecutionDescription]:
+    """The handle and description of the latest run of `workflow_id`, or exit 4."""
+    handle = client.get_workflow_handle(workflow_id)
+    try:
+        return handle, await handle.describe()
+    except RPCError as error:
+        raise rpc_failure(error, target, workflow_id) from None

@@ -1,0 +1,96 @@
+"""Rich renderings of an onboarding's status and result for people; scripts use `--json`."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from rich.console import Console, Group
+from rich.markdown import Markdown
+from rich.panel import Panel
+from rich.table import Table
+
+from models import OnboardingResult, OnboardingStatus, Stage
+
+TERMINAL_STAGES = frozenset({Stage.COMPLETED, Stage.FAILED, Stage.CANCELLED})
+_STAGE_STYLE = {
+    Stage.COMPLETED: "bold green",
+    Stage.FAILED: "bold red",
+    Stage.CANCELLED: "bold yellow",
+    Stage.AWAITING_CUSTOMER: "bold magenta",
+}
+
+
+def _when(moment: datetime | None) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M:%S UTC") if moment else "-"
+
+
+def stage_text(stage: Stage) -> str:
+    style = _STAGE_STYLE.get(stage, "bold cyan")
+    return f"[{style}]{stage.value}[/]"
+
+
+def render_status(status: OnboardingStatus, console: Console) -> None:
+    summary = Table.grid(padding=(0, 2))
+    summary.add_row("Customer", f"{status.customer_name} ({status.customer_tenant_id})")
+    summary.add_row("Stage", stage_text(status.stage))
+    summary.add_row("Waiting for", status.waiting_for)
+    summary.add_row("Customer deadline", _when(status.deadline))
+    summary.add_row("Reminders sent", str(status.reminders_sent))
+    if status.instructions:
+        summary.add_row("Consent URL", status.instructions.consent_url)
+    if status.last_failure:
+        summary.add_row("Last failure", f"[red]{status.last_failure}[/]")
+    parts: list[Table] = [summary]
+    if status.stage_started_at:
+        stages = Table(title="Stages", title_justify="left", show_edge=False)
+        stages.add_column("stage")
+        stages.add_column("started")
+        for stage, started in status.stage_started_at.items():
+            stages.add_row(stage, _when(started))
+        parts.append(stages)
+    if status.attempts:
+        parts.append(attempts_table(status))
+    resources = {k: v for k, v in status.resources.model_dump().items() if v}
+    if resources:
+        table = Table(title="Resources", title_justify="left", show_edge=False)
+        table.add_column("name")
+        table.add_column("value", overflow="fold")
+        for name, value in resources.items():
+            table.add_row(name, value)
+        parts.append(table)
+    console.print(Panel(Group(*parts), title=status.workflow_id, title_align="left"))
+
+
+def attempts_table(status: OnboardingStatus) -> Table:
+    table = Table(title="Customer submissions", title_justify="left", show_edge=False)
+    for column in ("#", "submitted", "outcome", "key URL", "reason / fix"):
+        table.add_column(column, overflow="fold")
+    for attempt in status.attempts:
+        detail = " ".join(part for part in (attempt.reason, attempt.fix) if part)
+        table.add_row(
+            str(attempt.number),
+            _when(attempt.submitted_at),
+            attempt.outcome,
+            attempt.key_url,
+            detail or "-",
+        )
+    return table
+
+
+def render_instructions(status: OnboardingStatus, console: Console) -> None:
+    assert status.instructions is not None
+    console.print(Markdown(status.instructions.markdown))
+
+
+def render_result(result: OnboardingResult, console: Console) -> None:
+    table = Table(title="Onboarding completed", title_justify="left", show_edge=False)
+    table.add_column("resource")
+    table.add_column("id", overflow="fold")
+    for name, value in result.resources.model_dump().items():
+        if value:
+            table.add_row(name, value)
+    console.print(table)
+    console.print(
+        f"created: {', '.join(result.created) or '-'}; reused: {', '.join(result.reused) or '-'}; "
+        f"customer submissions: {result.attempts}; feature state: {result.feature_state}"
+    )

