@@ -1,4 +1,4 @@
-"""The `starter.py` command line: typer commands that parse flags and print; work lives elsewhere."""
+"""The `starter.py` command line: typer commands parse flags and print; the work is elsewhere."""
 
 from __future__ import annotations
 
@@ -295,7 +295,7 @@ def demo(
         Path, typer.Option(help="Where the demo keeps its database, certificates and logs.")
     ] = Path(".demo"),
 ) -> None:
-    """Run a whole onboarding locally: dev server + UI, Azure emulator, worker, a scripted customer."""
+    """Run a whole onboarding locally: dev server + UI, emulator, worker, a scripted customer."""
     from cli.demo import run_demo
 
     completed = run(lambda: run_demo(out, state_dir=state_dir, keep_running=keep_running))

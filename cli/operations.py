@@ -1,4 +1,4 @@
-"""What each command does against Temporal, without any printing: start, submit, status, list, cancel."""
+"""What each command does against Temporal, without printing: start, submit, status, cancel."""
 
 from __future__ import annotations
 
