@@ -22,7 +22,7 @@ from cli.connection import (
 )
 from cli.errors import EXIT_CODES_HELP, CliError, ExitCode
 from cli.request_input import build_request
-from cli.status_view import TERMINAL_STAGES, render_instructions, render_status, stage_text
+from cli.status_view import ProgressPrinter, render_instructions, render_status
 from models import CustomerSetupComplete, OnboardingStatus, Stage, key_url_problem
 
 app = typer.Typer(
@@ -300,25 +300,3 @@ def demo(
 
     completed = run(lambda: run_demo(out, state_dir=state_dir, keep_running=keep_running))
     raise typer.Exit(ExitCode.OK if completed else ExitCode.FAILED)
-
-
-class ProgressPrinter:
-    """Prints one line per stage change, new submission outcome or failure reason."""
-
-    def __init__(self, console: Console):
-        self._console = console
-        self._seen: tuple[Any, ...] = ()
-
-    def __call__(self, status: OnboardingStatus) -> None:
-        attempts = tuple((a.number, a.outcome) for a in status.attempts)
-        key = (status.stage, attempts, status.last_failure, status.reminders_sent)
-        if key == self._seen:
-            return
-        self._seen = key
-        line = f"{stage_text(status.stage)}  waiting for {status.waiting_for}"
-        if status.attempts:
-            last = status.attempts[-1]
-            line += f"; submission #{last.number}: {last.outcome}"
-        if status.last_failure and status.stage not in TERMINAL_STAGES - {Stage.FAILED}:
-            line += f"\n    [red]{status.last_failure}[/]"
-        self._console.print(line, soft_wrap=True)

@@ -94,3 +94,25 @@ def render_result(result: OnboardingResult, console: Console) -> None:
         f"created: {', '.join(result.created) or '-'}; reused: {', '.join(result.reused) or '-'}; "
         f"customer submissions: {result.attempts}; feature state: {result.feature_state}"
     )
+
+
+class ProgressPrinter:
+    """Prints one line per stage change, new submission outcome or failure reason."""
+
+    def __init__(self, console: Console):
+        self._console = console
+        self._seen: tuple[object, ...] = ()
+
+    def __call__(self, status: OnboardingStatus) -> None:
+        attempts = tuple((a.number, a.outcome) for a in status.attempts)
+        key = (status.stage, attempts, status.last_failure, status.reminders_sent)
+        if key == self._seen:
+            return
+        self._seen = key
+        line = f"{stage_text(status.stage)}  waiting for {status.waiting_for}"
+        if status.attempts:
+            last = status.attempts[-1]
+            line += f"; submission #{last.number}: {last.outcome}"
+        if status.last_failure and status.stage not in TERMINAL_STAGES - {Stage.FAILED}:
+            line += f"\n    [red]{status.last_failure}[/]"
+        self._console.print(line, soft_wrap=True)
