@@ -8,6 +8,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, TypeVar
 
 import pytest
@@ -102,7 +103,13 @@ async def running(
     request = make_request(**overrides)
     task_queue = f"tq-{uuid.uuid4()}"
     async with Worker(
-        env.client, task_queue=task_queue, workflows=WORKFLOWS, activities=fake.activities()
+        env.client,
+        task_queue=task_queue,
+        workflows=WORKFLOWS,
+        activities=fake.activities(),
+        # Heartbeats carry cancellation to blocked fakes: send them at once, not every 30 s.
+        default_heartbeat_throttle_interval=timedelta(milliseconds=50),
+        max_heartbeat_throttle_interval=timedelta(milliseconds=50),
     ):
         handle = await env.client.start_workflow(
             CmkOnboardingWorkflow.run,
