@@ -294,9 +294,24 @@ def demo(
     state_dir: Annotated[
         Path, typer.Option(help="Where the demo keeps its database, certificates and logs.")
     ] = Path(".demo"),
+    temporal_address: Annotated[
+        str | None,
+        typer.Option(help="Use this Temporal server instead of starting a dev server."),
+    ] = None,
+    ui_url: Annotated[
+        str, typer.Option(help="Temporal UI base URL, with --temporal-address.")
+    ] = "http://localhost:8233",
 ) -> None:
     """Run a whole onboarding locally: dev server + UI, emulator, worker, a scripted customer."""
     from cli.demo import run_demo
 
-    completed = run(lambda: run_demo(out, state_dir=state_dir, keep_running=keep_running))
+    completed = run(
+        lambda: run_demo(
+            out,
+            state_dir=state_dir,
+            keep_running=keep_running,
+            temporal_address=temporal_address,
+            ui_url=ui_url,
+        )
+    )
     raise typer.Exit(ExitCode.OK if completed else ExitCode.FAILED)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import shutil
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 from rich.console import Console
@@ -13,7 +15,7 @@ from cli import operations
 from cli.connection import DEFAULT_NAMESPACE, TemporalTarget, connect
 from cli.errors import CliError
 from cli.status_view import ProgressPrinter, render_result
-from emulator.control import EmulatorControl
+from emulator.control import EmulatorControl, IsvTenant
 from local_stack import DevServer, WorkerProcess, start_seeded_emulator, worker_env
 from models import CustomerSetupComplete, Stage, parse_request
 
@@ -21,23 +23,49 @@ DEMO_TIMEOUT = 300.0
 CUSTOMER_NAME = "Contoso"
 REGION = "eastus"
 WEBHOOK_CHANNEL = "demo-customer"
+_ENDED = frozenset({Stage.COMPLETED, Stage.FAILED, Stage.CANCELLED})
 
 
-async def run_demo(console: Console, *, state_dir: Path, keep_running: bool) -> bool:
+@dataclass(frozen=True)
+class DemoTemporal:
+    """The Temporal server the demo uses: its own dev server, or one given with --temporal-address."""
+
+    address: str
+    ui_url: str
+
+    def workflow_url(self, workflow_id: str) -> str:
+        return f"{self.ui_url}/namespaces/{DEFAULT_NAMESPACE}/workflows/{workflow_id}"
+
+
+async def run_demo(
+    console: Console,
+    *,
+    state_dir: Path,
+    keep_running: bool,
+    temporal_address: str | None = None,
+    ui_url: str = "http://localhost:8233",
+) -> bool:
     """Bring the stack up, onboard one customer, tear down (unless kept); True if it completed."""
-    # A fresh database each run: a workflow left over from an interrupted demo would otherwise
-    # wake up against an emulator that no longer knows its tenants.
-    shutil.rmtree(state_dir / "temporal", ignore_errors=True)
-    server = DevServer(db_file=state_dir / "temporal" / "temporal.db")
-    worker: WorkerProcess | None = None
-    console.print("[bold]1/5[/] starting the Temporal dev server (with UI) and the Azure emulator")
-    await server.start()
-    emulator, isv = await start_seeded_emulator(state_dir / "emulator", feature_delay=0.5)
-    try:
+    async with contextlib.AsyncExitStack() as stack:
+        if temporal_address is None:
+            console.print("[bold]1/5[/] starting a Temporal dev server (with UI) and the emulator")
+            # A fresh database each run: a workflow left by an interrupted demo would otherwise
+            # wake up against an emulator that no longer knows its tenants.
+            shutil.rmtree(state_dir / "temporal", ignore_errors=True)
+            server = DevServer(db_file=state_dir / "temporal" / "temporal.db")
+            stack.callback(server.stop)
+            await server.start()
+            temporal = DemoTemporal(server.address, server.ui_url)
+        else:
+            console.print(
+                f"[bold]1/5[/] using Temporal at {temporal_address}; starting the emulator"
+            )
+            temporal = DemoTemporal(temporal_address, ui_url.rstrip("/"))
+        emulator, isv = await start_seeded_emulator(state_dir / "emulator", feature_delay=0.5)
+        stack.push_async_callback(emulator.stop)
         task_queue = f"cmk-demo-{uuid.uuid4().hex[:8]}"
-        target = TemporalTarget(server.address, DEFAULT_NAMESPACE, task_queue)
         env = worker_env(
-            server.address,
+            temporal.address,
             task_queue,
             isv,
             emulator.url,
@@ -45,48 +73,39 @@ async def run_demo(console: Console, *, state_dir: Path, keep_running: bool) -> 
             webhook_channel=WEBHOOK_CHANNEL,
         )
         worker = WorkerProcess(env, state_dir / "worker.log")
+        stack.callback(worker.stop)
         worker.start()
         console.print(
-            f"    Temporal {server.address}, UI {server.ui_url}, emulator {emulator.url}, "
+            f"    Temporal {temporal.address}, UI {temporal.ui_url}, emulator {emulator.url}, "
             f"worker pid {worker.pid} (log {worker.log_file})"
         )
-        async with asyncio.timeout(DEMO_TIMEOUT):
-            completed = await _onboard_one_customer(
-                console,
-                server,
-                target,
-                emulator.control,
-                isv.tenant_id,
-                isv.subscription_id,
-                worker,
-            )
+        target = TemporalTarget(temporal.address, DEFAULT_NAMESPACE, task_queue)
+        try:
+            async with asyncio.timeout(DEMO_TIMEOUT):
+                completed = await _onboard_one_customer(
+                    console, temporal, target, emulator.control, isv, worker
+                )
+        except TimeoutError:
+            raise CliError(
+                f"the demo did not finish within {DEMO_TIMEOUT:.0f}s; the worker log ends with:\n"
+                + worker.log_tail()
+            ) from None
         if keep_running:
             console.print(
-                f"\nEverything keeps running: UI {server.ui_url}, "
-                f"TEMPORAL_ADDRESS={server.address} TEMPORAL_TASK_QUEUE={task_queue}. "
+                f"\nEverything keeps running: UI {temporal.ui_url}, "
+                f"TEMPORAL_ADDRESS={temporal.address} TEMPORAL_TASK_QUEUE={task_queue}. "
                 "Press Ctrl+C to stop."
             )
             await asyncio.Event().wait()
         return completed
-    except TimeoutError:
-        raise CliError(
-            f"the demo did not finish within {DEMO_TIMEOUT:.0f}s; worker log:\n"
-            + (worker.log_tail() if worker else "")
-        ) from None
-    finally:
-        if worker is not None:
-            worker.stop()
-        await emulator.stop()
-        server.stop()
 
 
 async def _onboard_one_customer(
     console: Console,
-    server: DevServer,
+    temporal: DemoTemporal,
     target: TemporalTarget,
     control: EmulatorControl,
-    isv_tenant_id: str,
-    subscription_id: str,
+    isv: IsvTenant,
     worker: WorkerProcess,
 ) -> bool:
     customer = await control.create_customer_tenant(display_name=CUSTOMER_NAME)
@@ -94,18 +113,17 @@ async def _onboard_one_customer(
         {
             "customer_tenant_id": customer.tenant_id,
             "customer_name": CUSTOMER_NAME,
-            "isv_tenant_id": isv_tenant_id,
-            "subscription_id": subscription_id,
+            "isv_tenant_id": isv.tenant_id,
+            "subscription_id": isv.subscription_id,
             "resource_group": "cmk-rg",
             "region": REGION,
             "des_name": "contoso-des",
         }
     )
     client = await connect(target)
-    outcome = await operations.start_onboarding(client, target, request)
-    workflow_id = outcome.workflow_id
+    workflow_id = (await operations.start_onboarding(client, target, request)).workflow_id
     console.print(f"[bold]2/5[/] started onboarding {workflow_id}")
-    console.print(f"    watch it live: {server.workflow_url(workflow_id)}")
+    console.print(f"    watch it live: {temporal.workflow_url(workflow_id)}")
 
     async def worker_alive() -> None:
         if not worker.running:
@@ -120,7 +138,7 @@ async def _onboard_one_customer(
         until=lambda s: s.stage == Stage.AWAITING_CUSTOMER or s.stage in _ENDED,
         health_check=worker_alive,
     )
-    if waiting.stage in _ENDED or waiting.instructions is None:
+    if waiting.instructions is None or waiting.stage in _ENDED:
         console.print(f"[red]the onboarding ended before the hand-off: {waiting.last_failure}[/]")
         return False
 
@@ -135,12 +153,9 @@ async def _onboard_one_customer(
     await control.assign_key_role(customer.tenant_id, vault, app_id)
     console.print("    role 'Key Vault Crypto Service Encryption User' assigned to the app")
 
+    submission = CustomerSetupComplete(key_url=key_url, customer_tenant_id=customer.tenant_id)
     attempt = await operations.submit_customer_setup(
-        client,
-        target,
-        workflow_id,
-        CustomerSetupComplete(key_url=key_url, customer_tenant_id=customer.tenant_id),
-        as_signal=False,
+        client, target, workflow_id, submission, as_signal=False
     )
     assert attempt is not None
     console.print(f"[bold]4/5[/] submitted the key URL (submission #{attempt.number} accepted)")
@@ -153,9 +168,8 @@ async def _onboard_one_customer(
         return False
     render_result(await operations.fetch_result(client, workflow_id), console)
     notices = await control.webhook_messages(WEBHOOK_CHANNEL)
-    console.print(f"customer notifications delivered to the webhook sink: {len(notices)}")
-    console.print(f"[green]completed.[/] Temporal UI: {server.workflow_url(workflow_id)}")
+    console.print(
+        f"customer notifications delivered to the emulator's webhook sink: {len(notices)}"
+    )
+    console.print(f"[green]completed.[/] Temporal UI: {temporal.workflow_url(workflow_id)}")
     return True
-
-
-_ENDED = frozenset({Stage.COMPLETED, Stage.FAILED, Stage.CANCELLED})
