@@ -28,7 +28,7 @@ _ENDED = frozenset({Stage.COMPLETED, Stage.FAILED, Stage.CANCELLED})
 
 @dataclass(frozen=True)
 class DemoTemporal:
-    """The Temporal server the demo uses: its own dev server, or one given with --temporal-address."""
+    """The Temporal server of the demo: its own dev server, or the one at --temporal-address."""
 
     address: str
     ui_url: str
