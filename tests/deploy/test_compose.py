@@ -1,0 +1,147 @@
+"""docker-compose.yml, Dockerfile and .env.example agree with the code (Docker is not run)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+import search_attributes
+from cli.connection import DEFAULT_TASK_QUEUE
+
+ROOT = Path(__file__).resolve().parents[2]
+SECRET_NAME = re.compile(r"SECRET|PASSWORD|PWD|KEYS?$|TOKEN")
+VARIABLE = re.compile(r"\$\{([A-Z0-9_]+)")
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+
+
+def _service(compose: dict[str, Any], name: str) -> dict[str, Any]:
+    return compose["services"][name]
+
+
+def _env(compose: dict[str, Any], name: str) -> dict[str, str]:
+    return {k: str(v) for k, v in _service(compose, name).get("environment", {}).items()}
+
+
+def test_stack_has_every_service(compose: dict[str, Any]) -> None:
+    """Postgres, schema set-up, server, search-attribute set-up, UI, worker and demo are defined."""
+    assert set(compose["services"]) == {
+        "postgresql",
+        "temporal-schema",
+        "temporal",
+        "temporal-setup",
+        "temporal-ui",
+        "worker",
+        "demo",
+    }
+
+
+def test_images_are_pinned(compose: dict[str, Any]) -> None:
+    """Every image names an exact version, never `latest` or no tag."""
+    for name, service in compose["services"].items():
+        image = service["image"]
+        if "build" in service:
+            continue
+        assert re.search(r":\d+\.\d+(\.\d+)?$", image), f"{name}: {image} is not pinned"
+    admin_tools = _service(compose, "temporal-schema")["image"].split(":")[1]
+    assert _service(compose, "temporal")["image"].split(":")[1] == admin_tools
+
+
+def test_start_order_is_gated_on_health(compose: dict[str, Any]) -> None:
+    """Schema waits for a healthy database, the server for the schema, clients for the server."""
+
+    def condition(service: str, dependency: str) -> str:
+        return str(_service(compose, service)["depends_on"][dependency]["condition"])
+
+    assert "healthcheck" in _service(compose, "postgresql")
+    assert "healthcheck" in _service(compose, "temporal")
+    assert condition("temporal-schema", "postgresql") == "service_healthy"
+    assert condition("temporal", "temporal-schema") == "service_completed_successfully"
+    assert condition("temporal-setup", "temporal") == "service_healthy"
+    assert condition("temporal-ui", "temporal") == "service_healthy"
+    for client in ("worker", "demo"):
+        assert condition(client, "temporal-setup") == "service_completed_successfully"
+
+
+def test_schema_setup_covers_both_databases(compose: dict[str, Any]) -> None:
+    """Both the main and the visibility schema are created and updated."""
+    script = "\n".join(_service(compose, "temporal-schema")["command"])
+    for database in ("temporal", "temporal_visibility"):
+        assert f"--db {database} setup-schema" in script
+        assert f"--db {database} update-schema" in script
+    assert "postgresql/v12/visibility/versioned" in script
+
+
+def test_setup_registers_the_workflow_search_attributes(compose: dict[str, Any]) -> None:
+    """The one-shot set-up registers exactly the workflow's search attributes, as Keyword."""
+    script = "\n".join(_service(compose, "temporal-setup")["command"])
+    loop = re.search(r"for name in ([\w ]+);", script)
+    assert loop is not None
+    assert set(loop.group(1).split()) == {key.name for key in search_attributes.ALL}
+    assert all(key.indexed_value_type.name == "KEYWORD" for key in search_attributes.ALL)
+    assert "--type Keyword" in script
+
+
+def test_ports(compose: dict[str, Any]) -> None:
+    """gRPC on 7233, the UI on 8233 like the dev server, the worker's metrics on METRICS_PORT."""
+    assert _service(compose, "temporal")["ports"] == ["7233:7233"]
+    assert _service(compose, "temporal-ui")["ports"] == ["8233:8080"]
+    metrics_port = _env(compose, "worker")["METRICS_PORT"]
+    assert _service(compose, "worker")["ports"] == [f"{metrics_port}:{metrics_port}"]
+    assert f":{metrics_port}/metrics" in " ".join(
+        _service(compose, "worker")["healthcheck"]["test"]
+    )
+
+
+def test_worker_talks_to_the_compose_server(compose: dict[str, Any]) -> None:
+    """Worker and demo reach the `temporal` service on its gRPC port, on the CLI's task queue."""
+    for name in ("worker", "demo"):
+        env = _env(compose, name)
+        assert env["TEMPORAL_ADDRESS"] == "temporal:7233"
+        assert env["TEMPORAL_TASK_QUEUE"] == f"${{TEMPORAL_TASK_QUEUE:-{DEFAULT_TASK_QUEUE}}}"
+    assert _env(compose, "worker")["AZURE_MODE"] == "azure"
+    demo = _service(compose, "demo")
+    assert demo["profiles"] == ["demo"]
+    command = demo["command"]
+    assert command[:3] == ["python", "starter.py", "demo"]
+    assert command[command.index("--temporal-address") + 1] == "temporal:7233"
+
+
+def test_no_secret_values_in_the_file(compose: dict[str, Any]) -> None:
+    """Every secret-looking variable is a ${...} reference to .env, never a literal."""
+    for name, service in compose["services"].items():
+        for key, value in service.get("environment", {}).items():
+            if SECRET_NAME.search(key):
+                assert str(value).startswith("${"), f"{name}.{key} holds a literal value"
+
+
+def test_env_example_names_every_variable_the_file_uses() -> None:
+    """Each ${VAR} in docker-compose.yml appears in .env.example, which holds no real secrets."""
+    used = set(VARIABLE.findall((ROOT / "docker-compose.yml").read_text()))
+    example = dict(
+        line.split("=", 1)
+        for line in (ROOT / ".env.example").read_text().splitlines()
+        if line and not line.startswith("#")
+    )
+    assert used <= set(example), f"missing from .env.example: {sorted(used - set(example))}"
+    assert example["AZURE_CLIENT_SECRET"] == "" and example["PAYLOAD_CODEC_KEYS"] == ""
+
+
+def test_dockerfile_is_locked_slim_and_non_root() -> None:
+    """The image installs from uv.lock (--frozen), runs worker.py, and not as root."""
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert "uv sync --frozen --no-dev" in dockerfile
+    assert re.search(r"ARG PYTHON_IMAGE=python:3\.11\.\d+-slim", dockerfile)
+    assert re.search(r"FROM ghcr.io/astral-sh/uv:\d+\.\d+\.\d+", dockerfile)
+    users = re.findall(r"^USER (\S+)", dockerfile, re.MULTILINE)
+    assert users and users[-1] not in ("root", "0")
+    assert 'CMD ["python", "worker.py"]' in dockerfile
+    ignored = (ROOT / ".dockerignore").read_text().split()
+    assert {".env", ".venv", ".git"} <= set(ignored)
