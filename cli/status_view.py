@@ -50,6 +50,8 @@ def render_status(status: OnboardingStatus, console: Console) -> None:
         parts.append(stages)
     if status.attempts:
         parts.append(attempts_table(status))
+    for rejected in status.rejected_submissions:
+        summary.add_row("Rejected signal", f"{_when(rejected.received_at)}: {rejected.reason}")
     resources = {k: v for k, v in status.resources.model_dump().items() if v}
     if resources:
         table = Table(title="Resources", title_justify="left", show_edge=False)
@@ -66,7 +68,9 @@ def attempts_table(status: OnboardingStatus) -> Table:
     for column in ("#", "submitted", "outcome", "key URL", "reason / fix"):
         table.add_column(column, overflow="fold")
     for attempt in status.attempts:
-        detail = " ".join(part for part in (attempt.reason, attempt.fix) if part)
+        detail = ": ".join(part for part in (attempt.code, attempt.reason) if part)
+        if attempt.fix:
+            detail += f" Fix: {attempt.fix}"
         table.add_row(
             str(attempt.number),
             _when(attempt.submitted_at),
