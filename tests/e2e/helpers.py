@@ -22,8 +22,8 @@ def des_name_for(customer: CustomerTenant) -> str:
     return f"des-{customer.tenant_id[:8]}"
 
 
-async def start_onboarding(stack: Stack, customer: CustomerTenant) -> str:
-    fields = {
+def request_fields(stack: Stack, customer: CustomerTenant) -> dict[str, str]:
+    return {
         "customer_tenant_id": customer.tenant_id,
         "customer_name": "Contoso",
         "isv_tenant_id": stack.isv.tenant_id,
@@ -32,6 +32,14 @@ async def start_onboarding(stack: Stack, customer: CustomerTenant) -> str:
         "region": REGION,
         "des_name": des_name_for(customer),
     }
+
+
+async def start_again(stack: Stack, customer: CustomerTenant) -> CliRun:
+    return await cli(stack, "start", *as_flags(request_fields(stack, customer)))
+
+
+async def start_onboarding(stack: Stack, customer: CustomerTenant) -> str:
+    fields = request_fields(stack, customer)
     started = await cli(stack, "start", *as_flags(fields), "--json")
     assert started.code == 0, started.stderr
     return str(json.loads(started.stdout)["workflow_id"])

@@ -11,6 +11,7 @@ from tests.e2e.helpers import (
     cli,
     des_name_for,
     prepare_customer_vault,
+    start_again,
     start_onboarding,
     status_of,
     wait_for_status,
@@ -75,8 +76,11 @@ async def test_happy_path_through_the_cli(stack: Stack, customer: CustomerTenant
     assert encryption_sets[0]["properties"]["activeKey"]["keyUrl"] == key_url
     assert _isv_resources(snapshot, stack, "/disks") == []
 
-    again = await cli(stack, "status", "-w", workflow_id)
-    assert again.code == 0 and "completed" in again.stdout
+    shown = await cli(stack, "status", "-w", workflow_id)
+    assert shown.code == 0 and "completed" in shown.stdout
+    restarted = await start_again(stack, customer)
+    assert restarted.code == 1
+    assert "already completed" in restarted.stderr
 
 
 async def test_forgotten_role_is_reported_then_fixed(
