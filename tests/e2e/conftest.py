@@ -76,4 +76,5 @@ async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack
 @pytest.fixture
 async def customer(stack: Stack) -> CustomerTenant:
     """A fresh customer tenant per test, so tests never share an onboarding."""
+    assert stack.worker.running, f"worker.py is not running:\n{stack.worker.log_tail()}"
     return await stack.control.create_customer_tenant(display_name="Contoso")

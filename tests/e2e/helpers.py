@@ -47,7 +47,7 @@ async def start_onboarding(stack: Stack, customer: CustomerTenant) -> str:
 
 async def status_of(stack: Stack, workflow_id: str) -> dict[str, Any]:
     result = await cli(stack, "status", "-w", workflow_id, "--json")
-    assert result.code == 0, result.stderr
+    assert result.code == 0, f"{result.stderr}\nworker log:\n{stack.worker.log_tail()}"
     return dict(json.loads(result.stdout))
 
 
