@@ -11,6 +11,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from temporalio.service import RPCError, RPCStatusCode
 
 from cli import operations
 from cli.connection import (
@@ -49,6 +50,16 @@ def run(work: Callable[[], Awaitable[T]]) -> T:
     except CliError as error:
         err.print(f"error: {error}", markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(error.code) from None
+    except RPCError as error:
+        # Calls that already map their errors never get here; this catches a server that
+        # went away mid-command.
+        code = (
+            ExitCode.TEMPORAL_UNREACHABLE
+            if error.status == RPCStatusCode.UNAVAILABLE
+            else ExitCode.FAILED
+        )
+        err.print(f"error: Temporal call failed: {error.message}", markup=False, soft_wrap=True)
+        raise typer.Exit(code) from None
     except KeyboardInterrupt:
         err.print("interrupted")
         raise typer.Exit(130) from None
