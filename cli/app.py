@@ -140,11 +140,15 @@ def start(
     if as_json:
         print_json(outcome.__dict__)
     elif outcome.started:
-        out.print(f"started onboarding [bold]{outcome.workflow_id}[/] (run {outcome.run_id})")
+        out.print(
+            f"started onboarding [bold]{outcome.workflow_id}[/] (run {outcome.run_id})",
+            soft_wrap=True,
+        )
     else:
         out.print(
             f"attached to the running onboarding [bold]{outcome.workflow_id}[/] "
-            f"(run {outcome.run_id}); nothing new was started"
+            f"(run {outcome.run_id}); nothing new was started",
+            soft_wrap=True,
         )
 
 
@@ -284,8 +288,9 @@ def list_command(
     from rich.table import Table
 
     table = Table(show_edge=False)
-    for column in ("workflow id", "customer", "stage", "status", "started"):
-        table.add_column(column, overflow="fold")
+    table.add_column("workflow id", overflow="fold")
+    for column in ("customer", "stage", "status", "started"):
+        table.add_column(column, no_wrap=True)
     for row in rows:
         table.add_row(
             row["workflow_id"],

@@ -31,6 +31,8 @@ def stage_text(stage: Stage) -> str:
 
 def render_status(status: OnboardingStatus, console: Console) -> None:
     summary = Table.grid(padding=(0, 2))
+    summary.add_column(no_wrap=True)
+    summary.add_column(overflow="fold")
     summary.add_row("Customer", f"{status.customer_name} ({status.customer_tenant_id})")
     summary.add_row("Stage", stage_text(status.stage))
     summary.add_row("Waiting for", status.waiting_for)
