@@ -267,13 +267,21 @@ class CmkOnboardingWorkflow:
     ) -> tuple[ApplicationRef, ManagedIdentityRef, FederatedCredentialRef]:
         self._set_stage(Stage.ENSURING_IDENTITY, "azure")
         self._touched |= {ActivityName.ENSURE_APPLICATION, ActivityName.ENSURE_MANAGED_IDENTITY}
+
+        async def ensure_application() -> ApplicationRef:
+            # Recorded as soon as it exists: compensation needs it even if the identity fails.
+            app = self._app = await steps.ensure_application(plan.application_spec(request))
+            self._status.resources.app_id, self._status.resources.app_object_id = (
+                app.app_id,
+                app.object_id,
+            )
+            return app
+
         app, identity = await _gather(
-            steps.ensure_application(plan.application_spec(request)),
+            ensure_application(),
             steps.ensure_managed_identity(plan.managed_identity_spec(request, self._workflow_id)),
         )
-        self._app = app
         resources = self._status.resources
-        resources.app_id, resources.app_object_id = app.app_id, app.object_id
         resources.identity_id = identity.id
         resources.identity_principal_id = identity.principal_id
         resources.identity_client_id = identity.client_id

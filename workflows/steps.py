@@ -27,8 +27,8 @@ from models import (
 )
 from workflows import options
 
-# Creations wait for the activity to acknowledge cancellation, so compensation never races a
-# create that is still in flight.
+# Every call waits for its activity to acknowledge cancellation: compensation then never races a
+# create still in flight, and the workflow never closes while one of its activities still runs.
 _WAIT = ActivityCancellationType.WAIT_CANCELLATION_COMPLETED
 
 
@@ -39,6 +39,7 @@ async def get_feature(ref: FeatureRef) -> FeatureState:
         result_type=FeatureState,
         start_to_close_timeout=options.AZURE_CALL_TIMEOUT,
         retry_policy=options.AZURE_CALL_RETRY,
+        cancellation_type=_WAIT,
         summary=f"Read preview feature {ref.namespace}/{ref.feature_name}",
     )
 
@@ -50,6 +51,7 @@ async def register_feature(ref: FeatureRef) -> FeatureState:
         result_type=FeatureState,
         start_to_close_timeout=options.AZURE_CALL_TIMEOUT,
         retry_policy=options.AZURE_CALL_RETRY,
+        cancellation_type=_WAIT,
         summary=f"Register preview feature {ref.feature_name}",
     )
 
@@ -63,6 +65,7 @@ async def wait_feature_registered(ref: FeatureRef, give_up_after: timedelta) -> 
         start_to_close_timeout=options.FEATURE_POLL_ATTEMPT_TIMEOUT,
         schedule_to_close_timeout=give_up_after,
         retry_policy=options.FEATURE_POLL_RETRY,
+        cancellation_type=_WAIT,
         summary=f"Wait until {ref.feature_name} is Registered (at most {give_up_after})",
     )
 
@@ -74,6 +77,7 @@ async def register_provider(ref: ProviderRef) -> str:
         result_type=str,
         start_to_close_timeout=options.AZURE_CALL_TIMEOUT,
         retry_policy=options.AZURE_CALL_RETRY,
+        cancellation_type=_WAIT,
         summary=f"Re-register resource provider {ref.namespace}",
     )
 
@@ -109,6 +113,7 @@ async def ensure_federated_credential(spec: FederatedCredentialSpec) -> Federate
         result_type=FederatedCredentialRef,
         start_to_close_timeout=options.AZURE_CALL_TIMEOUT,
         retry_policy=options.AZURE_CALL_RETRY,
+        cancellation_type=_WAIT,
         summary=f"Ensure federated credential {spec.name} (subject {spec.subject})",
     )
 
@@ -133,6 +138,7 @@ async def verify_encryption_set(spec: EncryptionSetSpec) -> EncryptionSetRef:
         result_type=EncryptionSetRef,
         start_to_close_timeout=options.AZURE_CALL_TIMEOUT,
         retry_policy=options.AZURE_CALL_RETRY,
+        cancellation_type=_WAIT,
         summary=f"Verify disk encryption set {spec.name}",
     )
 
@@ -157,6 +163,7 @@ async def delete(name: ActivityName, resource_id: str, what: str) -> object:
         result_type=bool if name == ActivityName.DELETE_ENCRYPTION_SET else type(None),
         start_to_close_timeout=options.COMPENSATION_TIMEOUT,
         retry_policy=options.COMPENSATION_RETRY,
+        cancellation_type=_WAIT,
         summary=f"Delete {what}",
     )
 
@@ -167,5 +174,6 @@ async def notify(notification: CustomerNotification) -> None:
         notification,
         start_to_close_timeout=options.NOTIFY_TIMEOUT,
         retry_policy=options.NOTIFY_RETRY,
+        cancellation_type=_WAIT,
         summary=f"Notify {notification.customer_name}: {notification.kind}",
     )
