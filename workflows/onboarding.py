@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Coroutine
 from datetime import datetime
 from typing import Any, Literal
 
 from temporalio import workflow
+from temporalio.common import SearchAttributeUpdate
 from temporalio.exceptions import (
     ActivityError,
     ApplicationError,
@@ -110,6 +112,7 @@ class CmkOnboardingWorkflow:
         self._app: ApplicationRef | None = None
         self._touched: set[ActivityName] = set()
         self._cleanup_problems: list[str] = []
+        self._unsent_attributes: list[SearchAttributeUpdate[Any]] = []
 
     # --- messages ---------------------------------------------------------------------------
 
@@ -187,13 +190,11 @@ class CmkOnboardingWorkflow:
             ) from None
         self._status.customer_tenant_id = self._request.customer_tenant_id
         self._status.customer_name = self._request.customer_name
-        workflow.upsert_search_attributes(
-            [
-                search_attributes.CUSTOMER_TENANT_ID.value_set(self._request.customer_tenant_id),
-                search_attributes.CUSTOMER_NAME.value_set(self._request.customer_name),
-                search_attributes.STAGE.value_set(Stage.VALIDATING),
-            ]
-        )
+        # Sent with the first stage change: one history event instead of two.
+        self._unsent_attributes = [
+            search_attributes.CUSTOMER_TENANT_ID.value_set(self._request.customer_tenant_id),
+            search_attributes.CUSTOMER_NAME.value_set(self._request.customer_name),
+        ]
         self._refresh_details()
         try:
             result = await self._onboard(self._request)
@@ -204,9 +205,12 @@ class CmkOnboardingWorkflow:
         return result
 
     async def _onboard(self, request: OnboardingRequest) -> OnboardingResult:
-        feature_state = await self._register_feature(request)
+        feature_state, provider_registration = await self._register_feature(request)
         self._checkpoint()
-        app, identity, fic = await self._ensure_identity(request)
+        # The provider re-registration only has to finish before the encryption set is created.
+        (app, identity, fic), _ = await _gather(
+            self._ensure_identity(request), provider_registration
+        )
         self._checkpoint()
         encryption_set, disk = await self._hand_off(request, app, identity)
         resources = self._status.resources
@@ -233,14 +237,17 @@ class CmkOnboardingWorkflow:
             attempts=len(self._status.attempts),
         )
 
-    async def _register_feature(self, request: OnboardingRequest) -> str:
+    async def _register_feature(
+        self, request: OnboardingRequest
+    ) -> tuple[str, Coroutine[Any, Any, object]]:
+        """The feature's state, and the provider re-registration still to run (if any)."""
         if not request.policy.register_preview_feature:
-            return "Skipped"
+            return "Skipped", _nothing()
         self._set_stage(Stage.REGISTERING_FEATURE, "azure")
         feature = FeatureRef(subscription_id=request.subscription_id)
         state = await steps.get_feature(feature)
         if state.state == "Registered":
-            return state.state
+            return state.state, _nothing()
         await steps.register_feature(feature)
         try:
             state = await steps.wait_feature_registered(
@@ -259,8 +266,9 @@ class CmkOnboardingWorkflow:
                 type=ErrorType.FEATURE_REGISTRATION_TIMEOUT,
                 non_retryable=True,
             ) from None
-        await steps.register_provider(ProviderRef(subscription_id=request.subscription_id))
-        return state.state
+        return state.state, steps.register_provider(
+            ProviderRef(subscription_id=request.subscription_id)
+        )
 
     async def _ensure_identity(
         self, request: OnboardingRequest
@@ -502,7 +510,10 @@ class CmkOnboardingWorkflow:
         self._status.stage = stage
         self._status.stage_started_at[stage] = workflow.now()
         self._status.waiting_for = waiting_for
-        workflow.upsert_search_attributes([search_attributes.STAGE.value_set(stage)])
+        workflow.upsert_search_attributes(
+            [*self._unsent_attributes, search_attributes.STAGE.value_set(stage)]
+        )
+        self._unsent_attributes = []
         self._refresh_details()
 
     def _set_attempt(self, attempt: Attempt) -> None:
@@ -533,6 +544,10 @@ class CmkOnboardingWorkflow:
         except ActivityError as error:
             cause = error.cause or error
             workflow.logger.warning("Customer notification %s failed: %s", kind, cause)
+
+
+async def _nothing() -> None:
+    return None
 
 
 async def _gather(*calls: Any) -> Any:
