@@ -1,0 +1,100 @@
+"""Customer instructions, current details markdown and submission checks."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from models import DEFAULT_POLICY, CustomerSetupComplete, OnboardingStatus, Stage, parse_request
+from tests.workflows.conftest import CUSTOMER_TENANT, KEY_URL, make_request
+from workflows.instructions import build_instructions, current_details
+from workflows.submissions import SubmissionRejected, parse_submission
+
+APP_ID = "12345678-1234-1234-1234-123456789012"
+
+
+def test_instructions_carry_the_exact_commands() -> None:
+    """Consent URL and az commands are exact and use the app id and the disks' region."""
+    instructions = build_instructions(parse_request(make_request()), "wf-1", APP_ID)
+    assert instructions.consent_url == (
+        f"https://login.microsoftonline.com/{CUSTOMER_TENANT}/adminconsent?client_id={APP_ID}"
+    )
+    assert instructions.commands[1] == f"az ad sp create --id {APP_ID}"
+    assert instructions.commands[2] == (
+        "az keyvault create --name <vault-name> --resource-group <customer-resource-group>"
+        " --location eastus --enable-purge-protection true --retention-days 90"
+        " --enable-rbac-authorization true"
+    )
+    assert instructions.commands[3] == (
+        "az keyvault key create --vault-name <vault-name> --name <key-name> --kty RSA --size 3072"
+    )
+    assert instructions.commands[4].startswith(
+        f'az role assignment create --role "Key Vault Crypto Service Encryption User" '
+        f"--assignee {APP_ID} --scope "
+    )
+    markdown = instructions.markdown
+    assert instructions.consent_url in markdown
+    assert "starter.py complete --workflow-id wf-1" in markdown
+    assert "temporal workflow signal --workflow-id wf-1 --name customer_setup_complete" in markdown
+
+
+def test_current_details_show_who_we_wait_for_and_the_last_failure() -> None:
+    """The UI details name the stage, the customer, the consent link and the last failure."""
+    instructions = build_instructions(parse_request(make_request()), "wf-1", APP_ID)
+    status = OnboardingStatus(
+        workflow_id="wf-1",
+        customer_tenant_id=CUSTOMER_TENANT,
+        customer_name="Contoso",
+        stage=Stage.AWAITING_CUSTOMER,
+        waiting_for="customer",
+        instructions=instructions,
+        last_failure="attempt 1: KeyVaultAccessForbidden: no role",
+        deadline=datetime(2030, 1, 1, tzinfo=UTC),
+    )
+    details = current_details(status)
+    assert "`awaiting-customer`" in details
+    assert "the customer's administrator" in details
+    assert instructions.consent_url in details
+    assert "KeyVaultAccessForbidden" in details
+    assert "2030-01-01" in details
+
+
+def _parse(body: object, stage: Stage = Stage.AWAITING_CUSTOMER, busy: int | None = None):  # noqa: ANN202
+    return parse_submission(
+        body,
+        customer_tenant_id=CUSTOMER_TENANT,
+        stage=stage,
+        busy_with_attempt=busy,
+        policy=DEFAULT_POLICY,
+    )
+
+
+def test_submission_accepted_with_or_without_tenant() -> None:
+    """A valid key URL is accepted, with the tenant id in any case or omitted."""
+    assert _parse({"key_url": KEY_URL}) == CustomerSetupComplete(key_url=KEY_URL)
+    assert _parse({"key_url": KEY_URL, "customer_tenant_id": CUSTOMER_TENANT.upper()})
+
+
+@pytest.mark.parametrize(
+    ("body", "stage", "busy", "reason"),
+    [
+        ({"key_url": 5}, Stage.AWAITING_CUSTOMER, None, "malformed (key_url)"),
+        ("just a string", Stage.AWAITING_CUSTOMER, None, "malformed"),
+        (
+            {"key_url": "https://contoso-kv.vault.azure.net/keys/k?x=1"},
+            Stage.AWAITING_CUSTOMER,
+            None,
+            "query string",
+        ),
+        ({"key_url": KEY_URL}, Stage.VERIFYING, None, "stage 'verifying'"),
+        ({"key_url": KEY_URL}, Stage.AWAITING_CUSTOMER, 2, "attempt 2 is already"),
+    ],
+)
+def test_submission_rejections_say_why(
+    body: object, stage: Stage, busy: int | None, reason: str
+) -> None:
+    """Each rejection reason tells the sender what to change."""
+    with pytest.raises(SubmissionRejected, match=None) as rejected:
+        _parse(body, stage, busy)
+    assert reason in str(rejected.value)
