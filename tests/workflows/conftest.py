@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
@@ -31,6 +33,7 @@ KEY_URL = "https://contoso-kv.vault.azure.net/keys/cmk"
 FIXED_KEY_URL = "https://contoso-kv.vault.azure.net/keys/cmk2"
 
 T = TypeVar("T")
+HISTORIES = Path(__file__).parent / "histories"
 
 
 async def add_search_attributes(client: Client) -> None:
@@ -92,6 +95,12 @@ class Onboarding:
 
     async def event_count(self) -> int:
         return len((await self.handle.fetch_history()).events)
+
+    async def record_history(self, name: str) -> None:
+        """With RECORD_HISTORIES=1, save this run's history for the replay test."""
+        if os.environ.get("RECORD_HISTORIES") == "1":
+            history = await self.handle.fetch_history()
+            (HISTORIES / f"{name}.json").write_text(history.to_json())
 
 
 @asynccontextmanager

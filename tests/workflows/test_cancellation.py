@@ -76,6 +76,7 @@ async def test_cancel_while_awaiting_customer_removes_failed_attempt_leftovers(
 
         await assert_eventually(failed_once)
         await cancel_and_expect_cancelled(onboarding)
+        await onboarding.record_history("cancelled_while_awaiting_after_failure")
     request = plan_request(onboarding)
     assert deletions(fake) == [
         (A.DELETE_TEST_DISK, plan.test_disk_id(request)),
@@ -110,6 +111,7 @@ async def test_cancel_mid_create_waits_for_it_then_compensates(
         await onboarding.wait_for_stage(stage)
         await assert_eventually(_started(fake, blocked))
         await cancel_and_expect_cancelled(onboarding)
+        await onboarding.record_history(f"cancelled_during_{stage}")
     names = [name for name, _ in deletions(fake)]
     assert names[: len(expected)] == expected
     assert set(names[len(expected) :]) == {A.DELETE_MANAGED_IDENTITY, A.DELETE_APPLICATION}

@@ -76,6 +76,7 @@ async def test_reminders_over_a_30_day_wait_then_deadline(env: WorkflowEnvironme
             await onboarding.handle.result()
         status = await onboarding.status()
         events = await onboarding.event_count()
+        await onboarding.record_history("deadline_after_30_days_of_reminders")
     print(f"30-day wait, 2-day reminders, 200 feature polls: {events} history events")
     reminders = [n for n in fake.notifications if n.kind == "reminder"]
     assert [n.reminder_number for n in reminders] == list(range(1, 15))
@@ -120,6 +121,7 @@ async def test_deadline_compensates_what_the_onboarding_created(env: WorkflowEnv
         with pytest.raises(WorkflowFailureError) as failure:
             await onboarding.handle.result()
         status = await onboarding.status()
+        await onboarding.record_history("deadline_with_compensation")
     assert failure.value.cause.type == ErrorType.CUSTOMER_DEADLINE_EXCEEDED
     resources = status.resources
     deletions = [(n, ref.id) for n, ref in fake.calls if n.startswith("delete_")]
@@ -158,6 +160,7 @@ async def test_customer_failure_loops_back_then_completes(
         status = await awaiting_after_failed_attempts(onboarding, 1)
         await onboarding.handle.signal(SIGNAL, CustomerSetupComplete(key_url=FIXED_KEY_URL))
         result = await onboarding.handle.result()
+        await onboarding.record_history(f"loop_back_{issue}")
     expected = ISSUES[issue]
     failed = status.attempts[0]
     assert (failed.code, failed.reason, failed.fix) == (
@@ -291,6 +294,7 @@ async def test_concurrent_signal_and_update_accept_exactly_one(env: WorkflowEnvi
         assert signal_sent is None
         result = await onboarding.handle.result()
         status = await onboarding.status()
+        await onboarding.record_history("signal_update_race")
     assert result.attempts == 1
     if isinstance(update_outcome, BaseException):
         assert isinstance(update_outcome, WorkflowUpdateFailedError)

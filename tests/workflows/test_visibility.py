@@ -1,0 +1,63 @@
+"""Search attributes and current details as a real dev server shows them to the UI and CLI."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import AsyncIterator
+
+import pytest
+from temporalio.api.sdk.v1 import WorkflowMetadata
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+import search_attributes
+from models import CustomerSetupComplete, Stage
+from tests.workflows.conftest import CUSTOMER_TENANT, KEY_URL, assert_eventually, running
+from workflows import CmkOnboardingWorkflow
+
+
+@pytest.fixture(scope="module")
+async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
+    temporal = shutil.which("temporal")
+    assert temporal, "the temporal CLI is missing: run `uv sync`"
+    environment = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=temporal,
+        dev_server_extra_args=search_attributes.dev_server_flags(),
+        data_converter=pydantic_data_converter,
+    )
+    yield environment
+    await environment.shutdown()
+
+
+async def test_search_attributes_and_details_follow_the_stage(dev_env: WorkflowEnvironment) -> None:
+    """The UI sees stage, customer tenant and name, and markdown details with the consent link."""
+    async with running(dev_env) as onboarding:
+        handle = onboarding.handle
+
+        async def awaiting_is_indexed() -> None:
+            found = [
+                wf.id
+                async for wf in dev_env.client.list_workflows(
+                    f"CmkStage = '{Stage.AWAITING_CUSTOMER}' "
+                    f"AND CmkCustomerTenantId = '{CUSTOMER_TENANT}'"
+                )
+            ]
+            assert handle.id in found
+
+        await assert_eventually(awaiting_is_indexed, within=20)
+        described = await handle.describe()
+        attributes = described.typed_search_attributes
+        metadata = await handle.query("__temporal_workflow_metadata", result_type=WorkflowMetadata)
+        status = await onboarding.status()
+        await handle.signal(
+            CmkOnboardingWorkflow.customer_setup_complete, CustomerSetupComplete(key_url=KEY_URL)
+        )
+        await handle.result()
+        final = (await handle.describe()).typed_search_attributes
+    assert attributes.get(search_attributes.CUSTOMER_NAME) == "Contoso"
+    assert attributes.get(search_attributes.CUSTOMER_TENANT_ID) == CUSTOMER_TENANT
+    assert final.get(search_attributes.STAGE) == Stage.COMPLETED
+    details = metadata.current_details
+    assert "`awaiting-customer`" in details
+    assert status.instructions.consent_url in details
+    assert "az ad sp create" in details
