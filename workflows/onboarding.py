@@ -12,7 +12,6 @@ from temporalio.common import SearchAttributeUpdate
 from temporalio.exceptions import (
     ActivityError,
     ApplicationError,
-    FailureError,
     RetryState,
     is_cancelled_exception,
 )
@@ -24,7 +23,6 @@ with workflow.unsafe.imports_passed_through():
     import search_attributes
     from models import (
         DEFAULT_POLICY,
-        FEATURE_NAME,
         QUERY_STATUS,
         SIGNAL_CUSTOMER_SETUP_COMPLETE,
         UPDATE_SUBMIT_CUSTOMER_SETUP,
@@ -50,7 +48,8 @@ with workflow.unsafe.imports_passed_through():
         TestDiskRef,
         parse_request,
     )
-    from workflows import plan, steps
+    from workflows import failures, plan, steps
+    from workflows.compensation import Leftovers, compensate
     from workflows.instructions import build_instructions, current_details
     from workflows.submissions import SubmissionRejected, parse_submission
 
@@ -58,33 +57,6 @@ WaitingFor = Literal["isv", "customer", "azure", "nobody"]
 NotificationKind = Literal[
     "instructions", "reminder", "attempt_failed", "deadline_exceeded", "completed"
 ]
-
-
-def customer_issue(error: BaseException) -> CustomerSetupIssue | None:
-    """The customer-side problem an activity failure reports, or None for any other failure."""
-    cause = error.cause if isinstance(error, ActivityError) else error
-    if not isinstance(cause, ApplicationError) or cause.type != ErrorType.CUSTOMER_SETUP:
-        return None
-    detail = cause.details[0] if cause.details else {}
-    if isinstance(detail, dict):
-        try:
-            return CustomerSetupIssue.model_validate(detail)
-        except ValueError:
-            pass
-    return CustomerSetupIssue(code="CustomerSetup", message=cause.message, fix="see the message")
-
-
-def as_workflow_failure(error: BaseException, stage: Stage) -> ApplicationError:
-    """Name the stage and keep the activity's error type, so callers can branch on it."""
-    if isinstance(error, ApplicationError):
-        return error
-    cause = error.cause if isinstance(error, ActivityError) and error.cause else error
-    error_type = cause.type if isinstance(cause, ApplicationError) else type(cause).__name__
-    message = cause.message if isinstance(cause, FailureError) else str(cause)
-    details = list(cause.details) if isinstance(cause, ApplicationError) else []
-    return ApplicationError(
-        f"{stage} failed: {message}", *details, type=error_type, non_retryable=True
-    )
 
 
 @workflow.defn(name="CmkOnboarding")
@@ -109,8 +81,7 @@ class CmkOnboardingWorkflow:
         self._processing: Attempt | None = None
         self._deadline_at: datetime | None = None
         self._next_reminder_at: datetime | None = None
-        self._app: ApplicationRef | None = None
-        self._touched: set[ActivityName] = set()
+        self._leftovers = Leftovers()
         self._cleanup_problems: list[str] = []
         self._unsent_attributes: list[SearchAttributeUpdate[Any]] = []
 
@@ -258,14 +229,7 @@ class CmkOnboardingWorkflow:
             timed_out = error.retry_state == RetryState.TIMEOUT
             if not (timed_out or isinstance(error.cause, TemporalTimeoutError)):
                 raise
-            raise ApplicationError(
-                f"preview feature {feature.namespace}/{FEATURE_NAME} did not reach 'Registered' "
-                "within "
-                f"{request.feature_registration_timeout}; check `az feature show --namespace "
-                f"{feature.namespace} --name {FEATURE_NAME}` and start the onboarding again",
-                type=ErrorType.FEATURE_REGISTRATION_TIMEOUT,
-                non_retryable=True,
-            ) from None
+            raise failures.feature_registration_timeout(request) from None
         return state.state, steps.register_provider(
             ProviderRef(subscription_id=request.subscription_id)
         )
@@ -274,11 +238,12 @@ class CmkOnboardingWorkflow:
         self, request: OnboardingRequest
     ) -> tuple[ApplicationRef, ManagedIdentityRef, FederatedCredentialRef]:
         self._set_stage(Stage.ENSURING_IDENTITY, "azure")
-        self._touched |= {ActivityName.ENSURE_APPLICATION, ActivityName.ENSURE_MANAGED_IDENTITY}
+        self._leftovers.identity = True
 
         async def ensure_application() -> ApplicationRef:
             # Recorded as soon as it exists: compensation needs it even if the identity fails.
-            app = self._app = await steps.ensure_application(plan.application_spec(request))
+            app = await steps.ensure_application(plan.application_spec(request))
+            self._leftovers.app_object_id = app.object_id
             self._status.resources.app_id, self._status.resources.app_object_id = (
                 app.app_id,
                 app.object_id,
@@ -319,7 +284,7 @@ class CmkOnboardingWorkflow:
             try:
                 return await self._provision(request, app, identity, attempt)
             except ActivityError as error:
-                issue = customer_issue(error)
+                issue = failures.customer_issue(error)
                 if issue is None:
                     raise
                 await self._attempt_failed(request, attempt, issue)
@@ -359,12 +324,12 @@ class CmkOnboardingWorkflow:
     ) -> tuple[EncryptionSetRef, TestDiskRef]:
         self._set_stage(Stage.CREATING_ENCRYPTION_SET, "azure")
         spec = plan.encryption_set_spec(request, self._workflow_id, app, identity, attempt.key_url)
-        self._touched.add(ActivityName.CREATE_ENCRYPTION_SET)
+        self._leftovers.encryption_set = True
         encryption_set = await steps.create_encryption_set(spec, attempt.number)
         self._status.resources.encryption_set_id = encryption_set.id
         self._checkpoint()
         self._set_stage(Stage.VERIFYING, "azure")
-        self._touched.add(ActivityName.CREATE_TEST_DISK)
+        self._leftovers.test_disk = True
         # Both only read the finished encryption set, so they can run side by side.
         verified, disk = await _gather(
             steps.verify_encryption_set(spec),
@@ -372,13 +337,9 @@ class CmkOnboardingWorkflow:
         )
         self._checkpoint()
         if problems := plan.verification_problems(spec, verified, disk):
-            raise ApplicationError(
-                "verification failed: " + "; ".join(problems),
-                type=ErrorType.VERIFICATION_FAILED,
-                non_retryable=True,
-            )
+            raise failures.verification_failed(problems)
         await steps.delete(ActivityName.DELETE_TEST_DISK, disk.id, f"test disk {disk.id}")
-        self._touched.discard(ActivityName.CREATE_TEST_DISK)
+        self._leftovers.test_disk = False
         self._status.resources.key_url = attempt.key_url
         self._set_attempt(attempt.model_copy(update={"outcome": "succeeded"}))
         return encryption_set, disk
@@ -399,17 +360,7 @@ class CmkOnboardingWorkflow:
         self._status.last_failure = f"attempt {attempt.number}: {issue.code}: {issue.message}"
         workflow.logger.info("Customer setup attempt %d failed: %s", attempt.number, issue.code)
         if len(self._status.attempts) >= request.max_customer_attempts:
-            reasons = "; ".join(
-                f"attempt {a.number} ({a.key_url}): {a.code}: {a.reason}"
-                for a in self._status.attempts
-            )
-            raise ApplicationError(
-                f"customer {request.customer_name} ({request.customer_tenant_id}) used all "
-                f"{request.max_customer_attempts} setup attempts without success: {reasons}",
-                [a.model_dump(mode="json") for a in self._status.attempts],
-                type=ErrorType.CUSTOMER_ATTEMPTS_EXHAUSTED,
-                non_retryable=True,
-            )
+            raise failures.attempts_exhausted(request, self._status.attempts)
         self._set_stage(Stage.AWAITING_CUSTOMER, "customer")
         self._next_reminder_at = workflow.now() + request.reminder_interval
         await self._notify("attempt_failed", reason=issue.message, fix=issue.fix)
@@ -417,14 +368,7 @@ class CmkOnboardingWorkflow:
     async def _deadline_exceeded(self, request: OnboardingRequest) -> None:
         assert self._deadline_at is not None
         await self._notify("deadline_exceeded")
-        raise ApplicationError(
-            f"customer {request.customer_name} ({request.customer_tenant_id}) did not complete the "
-            f"setup by the deadline {self._deadline_at.isoformat()} ({request.customer_deadline} "
-            "after the workflow started waiting); start a new onboarding when the customer is "
-            "ready",
-            type=ErrorType.CUSTOMER_DEADLINE_EXCEEDED,
-            non_retryable=True,
-        )
+        raise failures.deadline_exceeded(request, self._deadline_at)
 
     # --- failure, cancellation and compensation ---------------------------------------------
 
@@ -435,7 +379,7 @@ class CmkOnboardingWorkflow:
 
     async def _end_after_failure(self, error: BaseException) -> None:
         cancelled = is_cancelled_exception(error)
-        failure = None if cancelled else as_workflow_failure(error, self._status.stage)
+        failure = None if cancelled else failures.as_workflow_failure(error, self._status.stage)
         if failure is not None:
             self._status.last_failure = failure.message
         cancelled_during_cleanup = False
@@ -451,58 +395,12 @@ class CmkOnboardingWorkflow:
         await workflow.wait_condition(workflow.all_handlers_finished)
         if failure is None or cancelled:
             raise asyncio.CancelledError("onboarding cancelled after compensation")
-        if self._cleanup_problems:
-            failure = ApplicationError(
-                f"{failure.message} (cleanup incomplete: {'; '.join(self._cleanup_problems)})",
-                *failure.details,
-                type=failure.type,
-                non_retryable=True,
-            )
-        raise failure
+        raise failures.with_cleanup_problems(failure, self._cleanup_problems)
 
     async def _compensate(self) -> None:
-        """Remove what this onboarding created for this customer; never the shared identity."""
-        request = self._request
-        assert request is not None
+        assert self._request is not None
         self._set_stage(Stage.COMPENSATING, "azure")
-        if ActivityName.CREATE_TEST_DISK in self._touched:
-            disk_id = plan.test_disk_id(request)
-            await self._delete(ActivityName.DELETE_TEST_DISK, disk_id, "test disk")
-        if ActivityName.CREATE_ENCRYPTION_SET in self._touched:
-            des_id = plan.encryption_set_id(request)
-            deleted = await self._delete(
-                ActivityName.DELETE_ENCRYPTION_SET, des_id, "encryption set"
-            )
-            if deleted is False:
-                workflow.logger.info("Encryption set %s kept: in use or already gone", des_id)
-        if plan.is_isolated(request):
-            deletions = []
-            if ActivityName.ENSURE_MANAGED_IDENTITY in self._touched:
-                deletions.append(
-                    self._delete(
-                        ActivityName.DELETE_MANAGED_IDENTITY,
-                        plan.identity_id(request),
-                        "per-customer identity",
-                    )
-                )
-            if self._app is not None:
-                deletions.append(
-                    self._delete(
-                        ActivityName.DELETE_APPLICATION,
-                        self._app.object_id,
-                        "per-customer application",
-                    )
-                )
-            await asyncio.gather(*deletions)
-
-    async def _delete(self, name: ActivityName, resource_id: str, what: str) -> object:
-        try:
-            return await steps.delete(name, resource_id, f"{what} {resource_id}")
-        except ActivityError as error:
-            problem = f"{what} {resource_id} not deleted: {error.cause or error}"
-            workflow.logger.warning("Compensation step failed: %s", problem)
-            self._cleanup_problems.append(problem)
-            return None
+        self._cleanup_problems = await compensate(self._request, self._leftovers)
 
     # --- status -----------------------------------------------------------------------------
 

@@ -1,0 +1,95 @@
+"""The workflow's failures: how activity errors are read and which named errors it raises."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from temporalio.exceptions import ActivityError, ApplicationError, FailureError
+
+from models import (
+    FEATURE_NAME,
+    FEATURE_NAMESPACE,
+    Attempt,
+    CustomerSetupIssue,
+    ErrorType,
+    OnboardingRequest,
+    Stage,
+)
+
+
+def customer_issue(error: BaseException) -> CustomerSetupIssue | None:
+    """The customer-side problem an activity failure reports, or None for any other failure."""
+    cause = error.cause if isinstance(error, ActivityError) else error
+    if not isinstance(cause, ApplicationError) or cause.type != ErrorType.CUSTOMER_SETUP:
+        return None
+    detail = cause.details[0] if cause.details else {}
+    if isinstance(detail, dict):
+        try:
+            return CustomerSetupIssue.model_validate(detail)
+        except ValueError:
+            pass
+    return CustomerSetupIssue(code="CustomerSetup", message=cause.message, fix="see the message")
+
+
+def as_workflow_failure(error: BaseException, stage: Stage) -> ApplicationError:
+    """Name the stage and keep the activity's error type, so callers can branch on it."""
+    if isinstance(error, ApplicationError):
+        return error
+    cause = error.cause if isinstance(error, ActivityError) and error.cause else error
+    error_type = cause.type if isinstance(cause, ApplicationError) else type(cause).__name__
+    message = cause.message if isinstance(cause, FailureError) else str(cause)
+    details = list(cause.details) if isinstance(cause, ApplicationError) else []
+    return ApplicationError(
+        f"{stage} failed: {message}", *details, type=error_type, non_retryable=True
+    )
+
+
+def with_cleanup_problems(failure: ApplicationError, problems: Sequence[str]) -> ApplicationError:
+    if not problems:
+        return failure
+    return ApplicationError(
+        f"{failure.message} (cleanup incomplete: {'; '.join(problems)})",
+        *failure.details,
+        type=failure.type,
+        non_retryable=True,
+    )
+
+
+def feature_registration_timeout(request: OnboardingRequest) -> ApplicationError:
+    return ApplicationError(
+        f"preview feature {FEATURE_NAMESPACE}/{FEATURE_NAME} did not reach 'Registered' within "
+        f"{request.feature_registration_timeout}; check `az feature show --namespace "
+        f"{FEATURE_NAMESPACE} --name {FEATURE_NAME}` and start the onboarding again",
+        type=ErrorType.FEATURE_REGISTRATION_TIMEOUT,
+        non_retryable=True,
+    )
+
+
+def verification_failed(problems: Sequence[str]) -> ApplicationError:
+    return ApplicationError(
+        "verification failed: " + "; ".join(problems),
+        type=ErrorType.VERIFICATION_FAILED,
+        non_retryable=True,
+    )
+
+
+def attempts_exhausted(request: OnboardingRequest, attempts: Sequence[Attempt]) -> ApplicationError:
+    reasons = "; ".join(f"attempt {a.number} ({a.key_url}): {a.code}: {a.reason}" for a in attempts)
+    return ApplicationError(
+        f"customer {request.customer_name} ({request.customer_tenant_id}) used all "
+        f"{request.max_customer_attempts} setup attempts without success: {reasons}",
+        [a.model_dump(mode="json") for a in attempts],
+        type=ErrorType.CUSTOMER_ATTEMPTS_EXHAUSTED,
+        non_retryable=True,
+    )
+
+
+def deadline_exceeded(request: OnboardingRequest, deadline: datetime) -> ApplicationError:
+    return ApplicationError(
+        f"customer {request.customer_name} ({request.customer_tenant_id}) did not complete the "
+        f"setup by the deadline {deadline.isoformat()} ({request.customer_deadline} after the "
+        "workflow started waiting); start a new onboarding when the customer is ready",
+        type=ErrorType.CUSTOMER_DEADLINE_EXCEEDED,
+        non_retryable=True,
+    )
