@@ -130,3 +130,16 @@ async def test_isv_side_rejection_fails_with_its_type(env: WorkflowEnvironment) 
     assert cause.type == ErrorType.AZURE_REQUEST_REJECTED
     assert "ensuring-identity failed: quota exceeded" in cause.message
     assert A.NOTIFY_CUSTOMER not in fake.names()
+
+
+async def test_verification_mismatch_fails_and_compensates(env: WorkflowEnvironment) -> None:
+    """A test disk with the wrong encryption type fails verification and removes DES and disk."""
+    fake = FakeAzure(disk_encryption_type="EncryptionAtRestWithPlatformKey")
+    async with running(env, fake, key_url=KEY_URL) as onboarding:
+        with pytest.raises(WorkflowFailureError) as failure:
+            await onboarding.handle.result()
+    cause = failure.value.cause
+    assert isinstance(cause, ApplicationError)
+    assert cause.type == ErrorType.VERIFICATION_FAILED
+    assert "EncryptionAtRestWithPlatformKey" in cause.message
+    assert fake.names()[-2:] == [A.DELETE_TEST_DISK, A.DELETE_ENCRYPTION_SET]
