@@ -82,6 +82,7 @@ class CmkOnboardingWorkflow:
         self._deadline_at: datetime | None = None
         self._next_reminder_at: datetime | None = None
         self._leftovers = Leftovers()
+        self._deadline_passed = False
         self._cleanup_problems: list[str] = []
         self._unsent_attributes: list[SearchAttributeUpdate[Any]] = []
 
@@ -128,7 +129,8 @@ class CmkOnboardingWorkflow:
         return parse_submission(
             body,
             customer_tenant_id=self._status.customer_tenant_id,
-            stage=self._status.stage,
+            # Past the deadline nothing is accepted, even while the last notification goes out.
+            stage=Stage.COMPENSATING if self._deadline_passed else self._status.stage,
             busy_with_attempt=busy.number if busy else None,
             policy=self._request.policy if self._request else DEFAULT_POLICY,
         )
@@ -367,6 +369,7 @@ class CmkOnboardingWorkflow:
 
     async def _deadline_exceeded(self, request: OnboardingRequest) -> None:
         assert self._deadline_at is not None
+        self._deadline_passed = True
         await self._notify("deadline_exceeded")
         raise failures.deadline_exceeded(request, self._deadline_at)
 

@@ -114,6 +114,25 @@ async def test_invalid_request_fails_before_any_activity(
     assert status.stage == "failed"
 
 
+async def test_non_object_request_fails_instead_of_retrying_the_task(
+    env: WorkflowEnvironment,
+) -> None:
+    """A request that is not a JSON object (e.g. from `temporal workflow start`) fails clearly."""
+    async with running(env, key_url=KEY_URL) as onboarding:
+        await onboarding.handle.result()
+        handle = await env.client.start_workflow(
+            CmkOnboardingWorkflow.run,
+            "not an object",
+            id=f"{onboarding.handle.id}-raw",
+            task_queue=(await onboarding.handle.describe()).task_queue,
+        )
+        with pytest.raises(WorkflowFailureError) as failure:
+            await handle.result()
+    cause = failure.value.cause
+    assert isinstance(cause, ApplicationError) and cause.type == ErrorType.INVALID_REQUEST
+    assert "request: must be a JSON object" in cause.message
+
+
 async def test_isv_side_rejection_fails_with_its_type(env: WorkflowEnvironment) -> None:
     """A non-retryable ISV-side rejection fails the workflow, naming the stage, keeping the type."""
     fake = FakeAzure()
