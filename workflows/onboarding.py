@@ -61,7 +61,11 @@ NotificationKind = Literal[
 
 @workflow.defn(name="CmkOnboarding")
 class CmkOnboardingWorkflow:
-    """Onboards one customer: ISV identity, customer hand-off, encryption set, verification."""
+    """Onboards one customer: ISV identity, customer hand-off, encryption set, verification.
+
+    Submissions (signal or update) share one path: the first valid one while awaiting the customer
+    becomes the next attempt; any other is refused until that attempt fails back to waiting.
+    """
 
     @workflow.init
     def __init__(self, request: Any) -> None:
