@@ -1,0 +1,237 @@
+"""Frozen settings read once from the environment at the edge (worker.py, starter.py).
+
+    temporal = TemporalSettings.from_env()          # TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, ...
+    client = await connect_temporal(temporal)
+    worker = WorkerSettings.from_env()              # temporal + azure + logging/notifier/metrics
+
+Bad values raise SettingsError whose message names the variable and the fix. Secrets are kept out
+of every repr.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from temporalio.client import Client
+from temporalio.service import TLSConfig
+
+from codec import CodecConfigError, CodecKeys, data_converter
+
+DEFAULT_TEMPORAL_ADDRESS = "localhost:7233"
+DEFAULT_NAMESPACE = "default"
+DEFAULT_TASK_QUEUE = "cmk-onboarding"
+
+AzureMode = Literal["azure", "emulator"]
+LogFormat = Literal["auto", "json", "console"]
+NotifierKind = Literal["log", "webhook"]
+
+
+class SettingsError(ValueError):
+    """A setting is missing or malformed; the message names the variable and how to fix it."""
+
+
+def _get(env: Mapping[str, str], name: str) -> str | None:
+    """The stripped value, or None when unset or blank (compose passes blanks for unset vars)."""
+    value = env.get(name, "").strip()
+    return value or None
+
+
+def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...], default: str) -> Any:
+    value = (_get(env, name) or default).lower()
+    if value not in choices:
+        raise SettingsError(f"{name}={value!r} is not valid; use one of {', '.join(choices)}")
+    return value
+
+
+def _positive_int(env: Mapping[str, str], name: str, default: int | None) -> int | None:
+    raw = _get(env, name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r} must be a whole number") from None
+    if value < 1:
+        raise SettingsError(f"{name}={value} must be at least 1")
+    return value
+
+
+def _port(env: Mapping[str, str], name: str) -> int | None:
+    value = _positive_int(env, name, None)
+    if value is not None and value > 65535:
+        raise SettingsError(f"{name}={value} must be a TCP port between 1 and 65535")
+    return value
+
+
+def _existing_file(env: Mapping[str, str], name: str) -> Path | None:
+    raw = _get(env, name)
+    if raw is None:
+        return None
+    path = Path(raw).expanduser()
+    if not path.is_file():
+        raise SettingsError(f"{name}={raw!r} is not a readable file; point it at a PEM file")
+    return path
+
+
+def _https_url(env: Mapping[str, str], name: str, *, required: bool) -> str | None:
+    raw = _get(env, name)
+    if raw is None:
+        if required:
+            raise SettingsError(f"{name} is required; set it to an https:// URL")
+        return None
+    parts = urlsplit(raw)
+    if parts.scheme != "https" or not parts.hostname:
+        raise SettingsError(
+            f"{name}={raw!r} must be an https:// URL (Azure SDKs refuse tokens over plain http)"
+        )
+    return raw.rstrip("/")
+
+
+@dataclass(frozen=True, kw_only=True)
+class TemporalSettings:
+    """Where the worker and starter connect; mTLS or an API key for a remote cluster or Cloud."""
+
+    address: str = DEFAULT_TEMPORAL_ADDRESS
+    namespace: str = DEFAULT_NAMESPACE
+    task_queue: str = DEFAULT_TASK_QUEUE
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    tls_ca: Path | None = None
+    tls_server_name: str | None = None
+    api_key: str | None = field(default=None, repr=False)
+    codec_keys: CodecKeys | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] = os.environ) -> TemporalSettings:
+        tls_cert = _existing_file(env, "TEMPORAL_TLS_CERT")
+        tls_key = _existing_file(env, "TEMPORAL_TLS_KEY")
+        if (tls_cert is None) != (tls_key is None):
+            missing = "TEMPORAL_TLS_KEY" if tls_key is None else "TEMPORAL_TLS_CERT"
+            raise SettingsError(
+                f"{missing} is required with mTLS; set both TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY"
+            )
+        try:
+            codec_keys = CodecKeys.from_env(env)
+        except CodecConfigError as error:
+            raise SettingsError(str(error)) from None
+        return cls(
+            address=_get(env, "TEMPORAL_ADDRESS") or DEFAULT_TEMPORAL_ADDRESS,
+            namespace=_get(env, "TEMPORAL_NAMESPACE") or DEFAULT_NAMESPACE,
+            task_queue=_get(env, "TEMPORAL_TASK_QUEUE") or DEFAULT_TASK_QUEUE,
+            tls_cert=tls_cert,
+            tls_key=tls_key,
+            tls_ca=_existing_file(env, "TEMPORAL_TLS_CA"),
+            tls_server_name=_get(env, "TEMPORAL_TLS_SERVER_NAME"),
+            api_key=_get(env, "TEMPORAL_API_KEY"),
+            codec_keys=codec_keys,
+        )
+
+    @property
+    def uses_tls(self) -> bool:
+        return bool(self.tls_cert or self.tls_ca or self.tls_server_name or self.api_key)
+
+    def tls_config(self) -> TLSConfig | bool:
+        """TLSConfig for mTLS or a private CA, True for plain server TLS (API key), else False."""
+        if not (self.tls_cert or self.tls_ca or self.tls_server_name):
+            return bool(self.api_key)
+        return TLSConfig(
+            client_cert=self.tls_cert.read_bytes() if self.tls_cert else None,
+            client_private_key=self.tls_key.read_bytes() if self.tls_key else None,
+            server_root_ca_cert=self.tls_ca.read_bytes() if self.tls_ca else None,
+            domain=self.tls_server_name,
+        )
+
+
+async def connect_temporal(settings: TemporalSettings, **overrides: Any) -> Client:
+    """A client with the project's pydantic data converter (and payload codec when configured)."""
+    options: dict[str, Any] = {
+        "namespace": settings.namespace,
+        "data_converter": data_converter(settings.codec_keys),
+        "tls": settings.tls_config(),
+    }
+    if settings.api_key:
+        options["api_key"] = settings.api_key
+    options.update(overrides)
+    return await Client.connect(settings.address, **options)
+
+
+@dataclass(frozen=True, kw_only=True)
+class AzureSettings:
+    """Which Azure the worker talks to: public cloud (DefaultAzureCredential) or the emulator."""
+
+    mode: AzureMode = "azure"
+    tenant_id: str | None = None
+    client_id: str | None = None
+    client_secret: str | None = field(default=None, repr=False)
+    subscription_id: str | None = None
+    emulator_url: str | None = None
+    emulator_ca_bundle: Path | None = None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] = os.environ) -> AzureSettings:
+        mode: AzureMode = _choice(env, "AZURE_MODE", ("azure", "emulator"), "azure")
+        settings = cls(
+            mode=mode,
+            tenant_id=_get(env, "AZURE_TENANT_ID"),
+            client_id=_get(env, "AZURE_CLIENT_ID"),
+            client_secret=_get(env, "AZURE_CLIENT_SECRET"),
+            subscription_id=_get(env, "AZURE_SUBSCRIPTION_ID"),
+            emulator_url=_https_url(env, "EMULATOR_URL", required=mode == "emulator"),
+            emulator_ca_bundle=_existing_file(env, "EMULATOR_CA_BUNDLE"),
+        )
+        if mode == "emulator":
+            for name, value in (
+                ("AZURE_TENANT_ID", settings.tenant_id),
+                ("AZURE_CLIENT_ID", settings.client_id),
+                ("AZURE_CLIENT_SECRET", settings.client_secret),
+            ):
+                if value is None:
+                    raise SettingsError(
+                        f"{name} is required with AZURE_MODE=emulator; "
+                        "use the ISV tenant from EmulatorControl.create_isv_tenant()"
+                    )
+            if settings.emulator_ca_bundle is None:
+                raise SettingsError(
+                    "EMULATOR_CA_BUNDLE is required with AZURE_MODE=emulator; "
+                    "point it at the emulator's ca.pem"
+                )
+        return settings
+
+
+@dataclass(frozen=True, kw_only=True)
+class WorkerSettings:
+    """Everything worker.py needs, read once."""
+
+    temporal: TemporalSettings
+    azure: AzureSettings
+    log_format: LogFormat = "auto"
+    notifier: NotifierKind = "log"
+    notifier_webhook_url: str | None = None
+    notifier_webhook_ca: Path | None = None
+    metrics_port: int | None = None
+    max_concurrent_activities: int = 100
+    max_concurrent_workflow_tasks: int = 100
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] = os.environ) -> WorkerSettings:
+        notifier: NotifierKind = _choice(env, "NOTIFIER", ("log", "webhook"), "log")
+        return cls(
+            temporal=TemporalSettings.from_env(env),
+            azure=AzureSettings.from_env(env),
+            log_format=_choice(env, "LOG_FORMAT", ("auto", "json", "console"), "auto"),
+            notifier=notifier,
+            notifier_webhook_url=_https_url(
+                env, "NOTIFIER_WEBHOOK_URL", required=notifier == "webhook"
+            ),
+            notifier_webhook_ca=_existing_file(env, "NOTIFIER_WEBHOOK_CA"),
+            metrics_port=_port(env, "METRICS_PORT"),
+            max_concurrent_activities=_positive_int(env, "MAX_CONCURRENT_ACTIVITIES", 100) or 100,
+            max_concurrent_workflow_tasks=(
+                _positive_int(env, "MAX_CONCURRENT_WORKFLOW_TASKS", 100) or 100
+            ),
+        )
