@@ -88,9 +88,9 @@ def _fault_response(rule: FaultRule, family: str, request_id: str) -> web.Respon
 
 
 def _abort(request: web.Request) -> None:
+    """Close the connection with no response; the caller then raises ConnectionDropped."""
     if request.transport is not None:
         request.transport.abort()
-    raise ConnectionDropped
 
 
 @web.middleware
@@ -138,8 +138,8 @@ async def pipeline(request: web.Request, handler) -> web.StreamResponse:  # type
             if rule.kind == "latency":
                 await asyncio.sleep(rule.latency_ms / 1000)
             elif rule.kind == "drop":
-                record["status"] = 0
                 _abort(request)
+                raise ConnectionDropped
             elif rule.kind in ("throttle", "error"):
                 raise _FaultReply(_fault_response(rule, family, request_id))
         await authorize(request, family, kind)
@@ -148,6 +148,7 @@ async def pipeline(request: web.Request, handler) -> web.StreamResponse:  # type
             record["status"] = response.status
             ctx.save_if_dirty()
             _abort(request)
+            raise ConnectionDropped
     except _FaultReply as reply:
         response = reply.response
     except ApiError as error:
@@ -170,7 +171,8 @@ async def pipeline(request: web.Request, handler) -> web.StreamResponse:  # type
             raise
     except ConnectionDropped:
         ctx.record(record)
-        raise
+        # Nothing can be written to an aborted transport; aiohttp discards this placeholder.
+        return web.Response(status=499)
     except Exception:
         log.exception("emulator.unhandled", method=request.method, path=path)
         response = render(
