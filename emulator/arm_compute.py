@@ -155,7 +155,8 @@ def _lookup(
         raise ApiError(
             400,
             "InvalidResourceName",
-            f"The disk encryption set name '{p['name']}' is invalid: use 1-80 letters, digits, '_' or '-'.",
+            f"The disk encryption set name '{p['name']}' is invalid: use 1-80 letters, digits, "
+            "'_' or '-'.",
         )
     return group, ctx_of(request).world.resources.get(des_id(p["sub"], group, p["name"]).lower())
 
@@ -196,7 +197,8 @@ async def patch_des(request: web.Request, p: dict[str, str]) -> web.Response:
         raise ApiError(
             404,
             "ResourceNotFound",
-            f"The Resource '{DES_TYPE}/{p['name']}' under resource group '{p['rg']}' was not found.",
+            f"The Resource '{DES_TYPE}/{p['name']}' under resource group '{p['rg']}' was not "
+            "found.",
         )
     body = await json_body(request)
     merged = copy.deepcopy(existing)
@@ -229,7 +231,8 @@ async def get_des(request: web.Request, p: dict[str, str]) -> web.Response:
         raise ApiError(
             404,
             "ResourceNotFound",
-            f"The Resource '{DES_TYPE}/{p['name']}' under resource group '{p['rg']}' was not found.",
+            f"The Resource '{DES_TYPE}/{p['name']}' under resource group '{p['rg']}' was not "
+            "found.",
         )
     return json_response(existing)
 

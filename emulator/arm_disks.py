@@ -84,7 +84,8 @@ def _validated_encryption(
         raise ApiError(
             404,
             "NotFound",
-            f"Disk encryption set '{des_id}' was not found. Target: 'properties.encryption.diskEncryptionSetId'.",
+            f"Disk encryption set '{des_id}' was not found. Target: "
+            "'properties.encryption.diskEncryptionSetId'.",
         )
     if des["properties"].get("provisioningState") != "Succeeded":
         raise ApiError(
@@ -101,7 +102,8 @@ def _validated_encryption(
     if des["properties"]["encryptionType"] != kind:
         raise _invalid(
             "properties.encryption.type",
-            f"Encryption type '{kind}' does not match the disk encryption set's '{des['properties']['encryptionType']}'.",
+            f"Encryption type '{kind}' does not match the disk encryption set's "
+            f"'{des['properties']['encryptionType']}'.",
         )
     return {"type": kind, "diskEncryptionSetId": des["id"]}, des
 
@@ -188,7 +190,8 @@ async def get_disk(request: web.Request, p: dict[str, str]) -> web.Response:
         raise ApiError(
             404,
             "ResourceNotFound",
-            f"The Resource '{DISK_TYPE}/{p['name']}' under resource group '{p['rg']}' was not found.",
+            f"The Resource '{DISK_TYPE}/{p['name']}' under resource group '{p['rg']}' was not "
+            "found.",
         )
     return json_response(disk)
 

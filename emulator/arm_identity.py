@@ -154,7 +154,8 @@ def _existing_uami(request: web.Request, p: dict[str, str]) -> dict[str, Any]:
         raise ApiError(
             404,
             "ResourceNotFound",
-            f"The Resource '{UAMI_TYPE}/{p['name']}' under resource group '{p['rg']}' was not found.",
+            f"The Resource '{UAMI_TYPE}/{p['name']}' under resource group '{p['rg']}' was not "
+            "found.",
         )
     return resource
 

@@ -78,8 +78,10 @@ async def authorize(request: web.Request, family: str, kind: str) -> None:
         raise ApiError(
             401,
             "InvalidAuthenticationTokenTenant",
-            f"The access token is from the wrong issuer '{ctx.tokens.issuer(base_url(request), claims.tenant_id)}'. "
-            f"It must match the tenant '{ctx.tokens.issuer(base_url(request), subscription['tenant_id'])}' "
+            "The access token is from the wrong issuer "
+            f"'{ctx.tokens.issuer(base_url(request), claims.tenant_id)}'. "
+            "It must match the tenant "
+            f"'{ctx.tokens.issuer(base_url(request), subscription['tenant_id'])}' "
             "associated with this subscription. Please use the authority (URL) "
             f"'{base_url(request)}/{subscription['tenant_id']}' to get the token.",
             headers=_arm_challenge(request, subscription["tenant_id"]),
@@ -89,7 +91,8 @@ async def authorize(request: web.Request, family: str, kind: str) -> None:
             403,
             "AuthorizationFailed",
             f"The client '{claims.object_id}' with object id '{claims.object_id}' does not have "
-            f"authorization to perform action '{request.method}' over scope '/subscriptions/{subscription_id}' "
+            f"authorization to perform action '{request.method}' over scope "
+            f"'/subscriptions/{subscription_id}' "
             "or the scope is invalid.",
         )
     _admit_write(request, subscription_id, kind)

@@ -77,7 +77,8 @@ async def token(request: web.Request) -> web.Response:
         raise ApiError(
             400,
             "AADSTS700016",
-            f"Application with identifier '{client_id}' was not found in the directory '{tenant_id}'. "
+            f"Application with identifier '{client_id}' was not found in the directory "
+            f"'{tenant_id}'. "
             "This can happen if the application has not been installed by the administrator of the "
             "tenant or consented to by any user in the tenant.",
             entra_error="unauthorized_client",
@@ -87,7 +88,8 @@ async def token(request: web.Request) -> web.Response:
         raise ApiError(
             401,
             "AADSTS7000215",
-            f"Invalid client secret provided. Ensure the secret being sent in the request is the client "
+            "Invalid client secret provided. Ensure the secret being sent in the request is "
+            "the client "
             f"secret value, not the client secret ID, for a secret added to app '{client_id}'.",
             entra_error="invalid_client",
         )
@@ -99,7 +101,8 @@ async def token(request: web.Request) -> web.Response:
         raise ApiError(
             400,
             "AADSTS500011",
-            f"The resource principal named '{scope}' was not found in the tenant named '{tenant_id}'. "
+            f"The resource principal named '{scope}' was not found in the tenant named "
+            f"'{tenant_id}'. "
             "Request a '<resource>/.default' scope for https://management.azure.com or https://graph.microsoft.com.",
             entra_error="invalid_resource",
         )

@@ -38,7 +38,8 @@ def _apply_app_fields(app: dict[str, Any], body: dict[str, Any]) -> None:
         raise ApiError(
             400,
             "Request_BadRequest",
-            f"Invalid value specified for property 'signInAudience': '{audience}'. Use one of {', '.join(AUDIENCES)}.",
+            f"Invalid value specified for property 'signInAudience': '{audience}'. Use one of "
+            f"{', '.join(AUDIENCES)}.",
         )
     for field in APP_FIELDS:
         if field in body:
@@ -57,7 +58,8 @@ def new_application(tenant: dict[str, Any], body: dict[str, Any]) -> dict[str, A
         raise ApiError(
             409,
             "Request_MultipleObjectsWithSameKeyValue",
-            f"Another object with the same value for property uniqueName '{unique}' already exists.",
+            f"Another object with the same value for property uniqueName '{unique}' already "
+            "exists.",
         )
     app: dict[str, Any] = {
         "id": new_guid(),
@@ -162,14 +164,16 @@ def new_service_principal(ctx_world: Any, tenant: dict[str, Any], app_id: str) -
         raise ApiError(
             400,
             "Request_BadRequest",
-            f"The appId '{app_id}' of the service principal does not reference a valid application object.",
+            f"The appId '{app_id}' of the service principal does not reference a valid "
+            "application object.",
         )
     home_tenant, app = home
     if home_tenant != tenant["id"] and app.get("signInAudience") == "AzureADMyOrg":
         raise ApiError(
             400,
             "Request_BadRequest",
-            f"The application '{app_id}' is single-tenant and cannot be added to tenant '{tenant['id']}'.",
+            f"The application '{app_id}' is single-tenant and cannot be added to tenant "
+            f"'{tenant['id']}'.",
         )
     if any(s["appId"] == app_id for s in tenant["service_principals"].values()):
         raise ApiError(

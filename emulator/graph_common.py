@@ -55,7 +55,8 @@ def require_string(body: dict[str, Any], prop: str, *, required: bool = True) ->
         raise ApiError(
             400,
             "Request_BadRequest",
-            f"Invalid value specified for property '{prop}' of resource: a non-empty string is required.",
+            f"Invalid value specified for property '{prop}' of resource: a non-empty string is "
+            "required.",
         )
     return value
 

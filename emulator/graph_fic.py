@@ -61,7 +61,8 @@ async def create_fic(request: web.Request, p: dict[str, str]) -> web.Response:
         raise ApiError(
             409,
             "Request_MultipleObjectsWithSameKeyValue",
-            f"FederatedIdentityCredential with issuer {issuer} and subject {subject} already exists.",
+            f"FederatedIdentityCredential with issuer {issuer} and subject {subject} already "
+            "exists.",
         )
     if len(fics) >= MAX_FICS_PER_APP:
         raise ApiError(

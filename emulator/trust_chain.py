@@ -63,9 +63,12 @@ def check_federation(
     return ChainBroken(
         "FederatedCredentialMismatch",
         "AADSTS70021: No matching federated identity record found for presented assertion. "
-        f"Assertion Issuer: '{issuer}'. Assertion Subject: '{', '.join(sorted(principals)) or 'none'}'. "
-        f"Assertion Audience: '{FIC_AUDIENCE}'. Application '{client_id}' needs a federated identity "
-        "credential for the encryption set's user-assigned identity (link 2: federated credential).",
+        f"Assertion Issuer: '{issuer}'. Assertion Subject: "
+        f"'{', '.join(sorted(principals)) or 'none'}'. "
+        f"Assertion Audience: '{FIC_AUDIENCE}'. Application '{client_id}' needs a federated "
+        "identity "
+        "credential for the encryption set's user-assigned identity (link 2: federated "
+        "credential).",
     )
 
 
@@ -79,7 +82,8 @@ def check_customer_key(
     if found is None:
         return ChainBroken(
             "KeyVaultNotFound",
-            f"The key vault '{vault_name}' referenced by key URL '{key_url}' was not found in any tenant "
+            f"The key vault '{vault_name}' referenced by key URL '{key_url}' was not found in "
+            "any tenant "
             "(link 3: key vault).",
         )
     tenant_id, vault = found
@@ -90,33 +94,40 @@ def check_customer_key(
     if key is None or (version is not None and version.lower() not in key["versions"]):
         return ChainBroken(
             "KeyNotFound",
-            f"The key '{key_name}'{f' version {version!r}' if version else ''} was not found in key vault "
+            f"The key '{key_name}'{f' version {version!r}' if version else ''} was not found in "
+            "key vault "
             f"'{vault_name}' (link 3: key).",
         )
     sp = world.sp_by_app_id(tenant_id, client_id)
     if sp is None:
         return ChainBroken(
             "ApplicationNotFoundInCustomerTenant",
-            f"AADSTS700016: Application with identifier '{client_id}' was not found in the directory "
+            f"AADSTS700016: Application with identifier '{client_id}' was not found in the "
+            "directory "
             f"'{tenant_id}'. The customer has not consented to the application (link 4: consent).",
         )
     if not _has_key_access(vault, key_name.lower(), sp["id"]):
         return ChainBroken(
             "KeyVaultAccessForbidden",
-            f"Unable to access key vault resource '{vault['uri']}' to enable encryption at rest. Please "
-            f"grant get, wrap and unwrap key permissions to user-assigned identity '{client_id}'. The "
-            f"service principal '{sp['id']}' of application '{client_id}' in tenant '{tenant_id}' lacks "
+            f"Unable to access key vault resource '{vault['uri']}' to enable encryption at "
+            "rest. Please "
+            "grant get, wrap and unwrap key permissions to user-assigned identity "
+            f"'{client_id}'. The "
+            f"service principal '{sp['id']}' of application '{client_id}' in tenant "
+            f"'{tenant_id}' lacks "
             "'Key Vault Crypto Service Encryption User' on the vault or key (link 5: key access).",
         )
     if not vault["soft_delete"]:
         return ChainBroken(
             "KeyVaultSoftDeleteNotEnabled",
-            f"The key vault '{vault_name}' must have soft delete enabled (link 6: vault protection).",
+            f"The key vault '{vault_name}' must have soft delete enabled (link 6: vault "
+            "protection).",
         )
     if not vault["purge_protection"]:
         return ChainBroken(
             "KeyVaultPurgeProtectionNotEnabled",
-            f"The key vault '{vault_name}' must have purge protection enabled (link 6: vault protection).",
+            f"The key vault '{vault_name}' must have purge protection enabled (link 6: vault "
+            "protection).",
         )
     if not key["enabled"]:
         return ChainBroken("KeyDisabled", f"The key '{key_url}' is disabled (link 7: key state).")
@@ -128,12 +139,14 @@ def check_customer_key(
     if key["size"] not in SUPPORTED_KEY_SIZES:
         return ChainBroken(
             "KeySizeNotSupported",
-            f"The key size {key['size']} is not supported; use 2048, 3072 or 4096 bits (link 7: key size).",
+            f"The key size {key['size']} is not supported; use 2048, 3072 or 4096 bits (link 7: "
+            "key size).",
         )
     if vault["region"] != region.replace(" ", "").lower():
         return ChainBroken(
             "KeyVaultRegionMismatch",
-            f"The key vault '{vault_name}' is in region '{vault['region']}' but the disk encryption set is "
+            f"The key vault '{vault_name}' is in region '{vault['region']}' but the disk "
+            "encryption set is "
             f"in '{region}'; they must be in the same region (link 8: region).",
         )
     return None

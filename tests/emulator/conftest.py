@@ -31,9 +31,9 @@ GRAPH_SCOPE = "https://graph.microsoft.com/.default"
 REGION = "eastus"
 
 
-async def assert_eventually(check: Callable[[], Awaitable[bool]], timeout: float = 10.0) -> None:
-    """Poll `check` until it returns True, failing after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
+async def assert_eventually(check: Callable[[], Awaitable[bool]], within: float = 10.0) -> None:
+    """Poll `check` until it returns True, failing after `within` seconds."""
+    deadline = time.monotonic() + within
     while not await check():
         assert time.monotonic() < deadline, "condition not met in time"
         await asyncio.sleep(0.02)
@@ -67,18 +67,28 @@ async def customer(emulator: RunningEmulator) -> CustomerTenant:
 
 def make_credential(emulator: RunningEmulator, tenant: IsvTenant) -> ClientSecretCredential:
     return ClientSecretCredential(
-        tenant.tenant_id, tenant.client_id, tenant.client_secret, authority=emulator.url,
-        disable_instance_discovery=True, connection_verify=str(emulator.ca_path),
+        tenant.tenant_id,
+        tenant.client_id,
+        tenant.client_secret,
+        authority=emulator.url,
+        disable_instance_discovery=True,
+        connection_verify=str(emulator.ca_path),
     )
 
 
 def arm_kwargs(emulator: RunningEmulator, **extra: object) -> dict[str, object]:
-    return {"base_url": emulator.url, "credential_scopes": [ARM_SCOPE],
-            "connection_verify": str(emulator.ca_path), **extra}
+    return {
+        "base_url": emulator.url,
+        "credential_scopes": [ARM_SCOPE],
+        "connection_verify": str(emulator.ca_path),
+        **extra,
+    }
 
 
 @pytest.fixture
-async def credential(emulator: RunningEmulator, isv: IsvTenant) -> AsyncIterator[ClientSecretCredential]:
+async def credential(
+    emulator: RunningEmulator, isv: IsvTenant
+) -> AsyncIterator[ClientSecretCredential]:
     cred = make_credential(emulator, isv)
     yield cred
     await cred.close()
@@ -93,7 +103,9 @@ class Arm:
 
 
 @pytest.fixture
-async def arm(emulator: RunningEmulator, isv: IsvTenant, credential: ClientSecretCredential) -> AsyncIterator[Arm]:
+async def arm(
+    emulator: RunningEmulator, isv: IsvTenant, credential: ClientSecretCredential
+) -> AsyncIterator[Arm]:
     kw = arm_kwargs(emulator, retry_total=0)
     clients = Arm(
         compute=ComputeManagementClient(credential, isv.subscription_id, **kw),
@@ -106,15 +118,21 @@ async def arm(emulator: RunningEmulator, isv: IsvTenant, credential: ClientSecre
         await client.close()
 
 
-def make_graph(emulator: RunningEmulator, credential: ClientSecretCredential, http: httpx.AsyncClient) -> GraphServiceClient:
-    auth = AzureIdentityAuthenticationProvider(credential, scopes=[GRAPH_SCOPE], allowed_hosts=["127.0.0.1"])
+def make_graph(
+    emulator: RunningEmulator, credential: ClientSecretCredential, http: httpx.AsyncClient
+) -> GraphServiceClient:
+    auth = AzureIdentityAuthenticationProvider(
+        credential, scopes=[GRAPH_SCOPE], allowed_hosts=["127.0.0.1"]
+    )
     adapter = GraphRequestAdapter(auth, client=http)
     adapter.base_url = f"{emulator.url}/v1.0"
     return GraphServiceClient(request_adapter=adapter)
 
 
 @pytest.fixture
-async def graph(emulator: RunningEmulator, credential: ClientSecretCredential) -> AsyncIterator[GraphServiceClient]:
+async def graph(
+    emulator: RunningEmulator, credential: ClientSecretCredential
+) -> AsyncIterator[GraphServiceClient]:
     http = httpx.AsyncClient(verify=str(emulator.ca_path))
     yield make_graph(emulator, credential, http)
     await http.aclose()
@@ -144,26 +162,43 @@ class Chain:
         return {
             "location": REGION,
             "identity": {"type": "UserAssigned", "userAssignedIdentities": {self.identity_id: {}}},
-            "properties": {"activeKey": {"keyUrl": self.key_url}, "federatedClientId": self.app_id,
-                           "encryptionType": "EncryptionAtRestWithCustomerKey",
-                           "rotationToLatestKeyVersionEnabled": True, **properties},
+            "properties": {
+                "activeKey": {"keyUrl": self.key_url},
+                "federatedClientId": self.app_id,
+                "encryptionType": "EncryptionAtRestWithCustomerKey",
+                "rotationToLatestKeyVersionEnabled": True,
+                **properties,
+            },
         }
 
 
-async def build_chain(emulator: RunningEmulator, isv: IsvTenant, customer: CustomerTenant, arm: Arm,
-                      graph: GraphServiceClient, *, fic: bool = True, consent: bool = True,
-                      role: bool = True, vault_region: str = REGION) -> Chain:
+async def build_chain(
+    emulator: RunningEmulator,
+    isv: IsvTenant,
+    customer: CustomerTenant,
+    arm: Arm,
+    graph: GraphServiceClient,
+    *,
+    fic: bool = True,
+    consent: bool = True,
+    role: bool = True,
+    vault_region: str = REGION,
+) -> Chain:
     app = await graph.applications_with_unique_name(f"app-{isv.tenant_id[:8]}").patch(
         Application(display_name="CMK app", sign_in_audience="AzureADMultipleOrgs"),
         request_configuration=create_if_missing(),
     )
     assert app is not None and app.app_id and app.id
-    identity = await arm.msi.user_assigned_identities.create_or_update("cmk-rg", "cmk-identity", {"location": REGION})
+    identity = await arm.msi.user_assigned_identities.create_or_update(
+        "cmk-rg", "cmk-identity", {"location": REGION}
+    )
     if fic:
         await graph.applications.by_application_id(app.id).federated_identity_credentials.post(
             FederatedIdentityCredential(
-                name="cmk-fic", issuer=f"https://login.microsoftonline.com/{isv.tenant_id}/v2.0",
-                subject=identity.principal_id, audiences=["api://AzureADTokenExchange"],
+                name="cmk-fic",
+                issuer=f"https://login.microsoftonline.com/{isv.tenant_id}/v2.0",
+                subject=identity.principal_id,
+                audiences=["api://AzureADTokenExchange"],
             )
         )
     vault = f"kv{customer.tenant_id.replace('-', '')[:18]}"
@@ -174,21 +209,37 @@ async def build_chain(emulator: RunningEmulator, isv: IsvTenant, customer: Custo
     key_url = await control.create_key(customer.tenant_id, vault, "cmk-key")
     if consent and role:
         await control.assign_key_role(customer.tenant_id, vault, app.app_id)
-    return Chain(isv=isv, customer=customer, app_id=app.app_id, app_object_id=app.id,
-                 identity_id=identity.id, principal_id=identity.principal_id, vault=vault,
-                 key_name="cmk-key", key_url=key_url)
+    return Chain(
+        isv=isv,
+        customer=customer,
+        app_id=app.app_id,
+        app_object_id=app.id,
+        identity_id=identity.id,
+        principal_id=identity.principal_id,
+        vault=vault,
+        key_name="cmk-key",
+        key_url=key_url,
+    )
 
 
 @pytest.fixture
-async def chain(emulator: RunningEmulator, isv: IsvTenant, customer: CustomerTenant, arm: Arm,
-                graph: GraphServiceClient) -> Chain:
+async def chain(
+    emulator: RunningEmulator,
+    isv: IsvTenant,
+    customer: CustomerTenant,
+    arm: Arm,
+    graph: GraphServiceClient,
+) -> Chain:
     return await build_chain(emulator, isv, customer, arm, graph)
 
 
 def disk_body(des_id: str | None, *, sku: str = "Premium_LRS") -> dict[str, object]:
     properties: dict[str, object] = {"creationData": {"createOption": "Empty"}, "diskSizeGB": 4}
     if des_id:
-        properties["encryption"] = {"diskEncryptionSetId": des_id, "type": "EncryptionAtRestWithCustomerKey"}
+        properties["encryption"] = {
+            "diskEncryptionSetId": des_id,
+            "type": "EncryptionAtRestWithCustomerKey",
+        }
     return {"location": REGION, "sku": {"name": sku}, "properties": properties}
 
 

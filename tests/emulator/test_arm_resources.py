@@ -12,14 +12,18 @@ FEATURE = "EncryptionAtRestWithCrossTenantKey"
 
 async def test_feature_state_machine(arm: Arm) -> None:
     """NotRegistered -> Registering on register -> Registered after the feature delay; listed."""
-    assert (await arm.features.features.get("Microsoft.Compute", FEATURE)).properties.state == "NotRegistered"
+    assert (
+        await arm.features.features.get("Microsoft.Compute", FEATURE)
+    ).properties.state == "NotRegistered"
     registered = await arm.features.features.register("Microsoft.Compute", FEATURE)
     assert registered.properties.state == "Registering"
     assert registered.name == f"Microsoft.Compute/{FEATURE}"
     assert registered.type == "Microsoft.Features/providers/features"
 
     async def is_registered() -> bool:
-        return (await arm.features.features.get("Microsoft.Compute", FEATURE)).properties.state == "Registered"
+        return (
+            await arm.features.features.get("Microsoft.Compute", FEATURE)
+        ).properties.state == "Registered"
 
     await assert_eventually(is_registered)
     listed = [f.name async for f in arm.features.features.list("Microsoft.Compute")]
@@ -28,7 +32,9 @@ async def test_feature_state_machine(arm: Arm) -> None:
 
 async def test_provider_register(arm: Arm) -> None:
     """Registering Microsoft.Compute flips its registrationState to Registered."""
-    assert (await arm.resources.providers.get("Microsoft.Compute")).registration_state == "NotRegistered"
+    assert (
+        await arm.resources.providers.get("Microsoft.Compute")
+    ).registration_state == "NotRegistered"
     provider = await arm.resources.providers.register("Microsoft.Compute")
     assert provider.namespace == "Microsoft.Compute" and provider.registration_state == "Registered"
 
@@ -36,18 +42,26 @@ async def test_provider_register(arm: Arm) -> None:
 async def test_resource_groups(arm: Arm) -> None:
     """The admin-created RG is readable and a new one can be created with PUT."""
     assert (await arm.resources.resource_groups.get("cmk-rg")).location == "eastus"
-    created = await arm.resources.resource_groups.create_or_update("other-rg", {"location": "westus"})
+    created = await arm.resources.resource_groups.create_or_update(
+        "other-rg", {"location": "westus"}
+    )
     assert created.name == "other-rg" and created.location == "westus"
 
 
 async def test_user_assigned_identity_crud(emulator, isv, arm: Arm) -> None:
     """PUT creates with principal/client ids (a managed-identity SP), GET/list read it, DELETE removes it."""
-    identity = await arm.msi.user_assigned_identities.create_or_update("cmk-rg", "uami-1", {"location": "eastus", "tags": {"a": "b"}})
+    identity = await arm.msi.user_assigned_identities.create_or_update(
+        "cmk-rg", "uami-1", {"location": "eastus", "tags": {"a": "b"}}
+    )
     assert identity.principal_id and identity.client_id and identity.tenant_id == isv.tenant_id
-    again = await arm.msi.user_assigned_identities.create_or_update("cmk-rg", "uami-1", {"location": "eastus"})
+    again = await arm.msi.user_assigned_identities.create_or_update(
+        "cmk-rg", "uami-1", {"location": "eastus"}
+    )
     assert again.principal_id == identity.principal_id
     assert (await arm.msi.user_assigned_identities.get("cmk-rg", "uami-1")).id == identity.id
-    assert [i.name async for i in arm.msi.user_assigned_identities.list_by_resource_group("cmk-rg")] == ["uami-1"]
+    assert [
+        i.name async for i in arm.msi.user_assigned_identities.list_by_resource_group("cmk-rg")
+    ] == ["uami-1"]
     snapshot = await emulator.control.snapshot()
     assert identity.principal_id in snapshot["tenants"][isv.tenant_id]["service_principals"]
     await arm.msi.user_assigned_identities.delete("cmk-rg", "uami-1")

@@ -10,7 +10,9 @@ from tests.emulator.conftest import Arm, Chain, disk_body
 
 async def test_des_create_is_an_lro_that_succeeds(arm: Arm, chain: Chain) -> None:
     """A DES with a full trust chain ends Succeeded with the identity's principal and client ids."""
-    poller = await arm.compute.disk_encryption_sets.begin_create_or_update("cmk-rg", "des-ok", chain.des_body())
+    poller = await arm.compute.disk_encryption_sets.begin_create_or_update(
+        "cmk-rg", "des-ok", chain.des_body()
+    )
     des = await poller.result()
     assert des.properties.provisioning_state == "Succeeded"
     assert des.properties.federated_client_id == chain.app_id
@@ -19,17 +21,26 @@ async def test_des_create_is_an_lro_that_succeeds(arm: Arm, chain: Chain) -> Non
     assert entry.principal_id == chain.principal_id and entry.client_id
     fetched = await arm.compute.disk_encryption_sets.get("cmk-rg", "des-ok")
     assert fetched.id == des.id
-    names = [d.name async for d in arm.compute.disk_encryption_sets.list_by_resource_group("cmk-rg")]
+    names = [
+        d.name async for d in arm.compute.disk_encryption_sets.list_by_resource_group("cmk-rg")
+    ]
     assert names == ["des-ok"]
     assert [d.name async for d in arm.compute.disk_encryption_sets.list()] == ["des-ok"]
 
 
 async def test_des_patch_rotates_key_and_keeps_previous(emulator, arm: Arm, chain: Chain) -> None:
     """PATCH with a new key version is an LRO that records the old key in previousKeys."""
-    await (await arm.compute.disk_encryption_sets.begin_create_or_update("cmk-rg", "des-p", chain.des_body())).result()
-    new_url = await emulator.control.create_key(chain.customer.tenant_id, chain.vault, chain.key_name)
+    await (
+        await arm.compute.disk_encryption_sets.begin_create_or_update(
+            "cmk-rg", "des-p", chain.des_body()
+        )
+    ).result()
+    new_url = await emulator.control.create_key(
+        chain.customer.tenant_id, chain.vault, chain.key_name
+    )
     poller = await arm.compute.disk_encryption_sets.begin_update(
-        "cmk-rg", "des-p", {"properties": {"activeKey": {"keyUrl": new_url}}})
+        "cmk-rg", "des-p", {"properties": {"activeKey": {"keyUrl": new_url}}}
+    )
     des = await poller.result()
     assert des.properties.active_key.key_url == new_url
     assert [k.key_url for k in des.properties.previous_keys] == [chain.key_url]
@@ -37,13 +48,22 @@ async def test_des_patch_rotates_key_and_keeps_previous(emulator, arm: Arm, chai
 
 async def test_encrypted_disk_lifecycle_and_des_in_use(arm: Arm, chain: Chain) -> None:
     """An encrypted disk reports its DES; the DES cannot be deleted while the disk exists."""
-    des = await (await arm.compute.disk_encryption_sets.begin_create_or_update("cmk-rg", "des-d", chain.des_body())).result()
-    disk = await (await arm.compute.disks.begin_create_or_update("cmk-rg", "disk1", disk_body(des.id))).result()
+    des = await (
+        await arm.compute.disk_encryption_sets.begin_create_or_update(
+            "cmk-rg", "des-d", chain.des_body()
+        )
+    ).result()
+    disk = await (
+        await arm.compute.disks.begin_create_or_update("cmk-rg", "disk1", disk_body(des.id))
+    ).result()
     assert disk.properties.encryption.type == "EncryptionAtRestWithCustomerKey"
     assert disk.properties.encryption.disk_encryption_set_id == des.id
     assert disk.properties.provisioning_state == "Succeeded"
     assert [d.name async for d in arm.compute.disks.list_by_resource_group("cmk-rg")] == ["disk1"]
-    associated = [r async for r in arm.compute.disk_encryption_sets.list_associated_resources("cmk-rg", "des-d")]
+    associated = [
+        r
+        async for r in arm.compute.disk_encryption_sets.list_associated_resources("cmk-rg", "des-d")
+    ]
     assert associated == [disk.id]
     with pytest.raises(HttpResponseError) as refused:
         await (await arm.compute.disk_encryption_sets.begin_delete("cmk-rg", "des-d")).result()
@@ -58,7 +78,9 @@ async def test_encrypted_disk_lifecycle_and_des_in_use(arm: Arm, chain: Chain) -
 
 async def test_platform_key_disk_needs_no_des(arm: Arm) -> None:
     """A disk without encryption settings is created with the platform key."""
-    disk = await (await arm.compute.disks.begin_create_or_update("cmk-rg", "plain", disk_body(None))).result()
+    disk = await (
+        await arm.compute.disks.begin_create_or_update("cmk-rg", "plain", disk_body(None))
+    ).result()
     assert disk.properties.encryption.type == "EncryptionAtRestWithPlatformKey"
 
 
@@ -67,11 +89,17 @@ async def test_platform_key_disk_needs_no_des(arm: Arm) -> None:
     [
         ("bad.name", lambda b: None, None),
         ("des-x", lambda b: b["properties"].pop("activeKey"), "properties.activeKey.keyUrl"),
-        ("des-x", lambda b: b["properties"].update(encryptionType="Nope"), "properties.encryptionType"),
+        (
+            "des-x",
+            lambda b: b["properties"].update(encryptionType="Nope"),
+            "properties.encryptionType",
+        ),
         ("des-x", lambda b: b.pop("identity"), "identity.type"),
     ],
 )
-async def test_des_validation_names_the_property(arm: Arm, chain: Chain, name, mutate, target) -> None:
+async def test_des_validation_names_the_property(
+    arm: Arm, chain: Chain, name, mutate, target
+) -> None:
     """Invalid names and bodies get a 400 whose message names the property."""
     body = chain.des_body()
     mutate(body)
@@ -90,4 +118,6 @@ async def test_disk_validation_names_the_property(arm: Arm) -> None:
     body["properties"].pop("diskSizeGB")  # type: ignore[union-attr]
     with pytest.raises(HttpResponseError) as error:
         await arm.compute.disks.begin_create_or_update("cmk-rg", "nosize", body)
-    assert error.value.error.code == "InvalidParameter" and "diskSizeGB" in error.value.error.message
+    assert (
+        error.value.error.code == "InvalidParameter" and "diskSizeGB" in error.value.error.message
+    )

@@ -18,18 +18,26 @@ from tests.emulator.conftest import create_if_missing
 
 
 def _fic(name: str, subject: str) -> FederatedIdentityCredential:
-    return FederatedIdentityCredential(name=name, issuer="https://login.microsoftonline.com/t/v2.0",
-                                       subject=subject, audiences=["api://AzureADTokenExchange"])
+    return FederatedIdentityCredential(
+        name=name,
+        issuer="https://login.microsoftonline.com/t/v2.0",
+        subject=subject,
+        audiences=["api://AzureADTokenExchange"],
+    )
 
 
 async def test_application_crud_and_filters(graph) -> None:
     """POST creates (201), GET by id/appId works, $filter on appId and displayName, DELETE removes."""
-    created = await graph.applications.post(Application(display_name="Alpha", sign_in_audience="AzureADMultipleOrgs"))
+    created = await graph.applications.post(
+        Application(display_name="Alpha", sign_in_audience="AzureADMultipleOrgs")
+    )
     assert created.id and created.app_id and created.sign_in_audience == "AzureADMultipleOrgs"
     assert (await graph.applications.by_application_id(created.id).get()).display_name == "Alpha"
     assert (await graph.applications_with_app_id(created.app_id).get()).id == created.id
     for expression in (f"appId eq '{created.app_id}'", "displayName eq 'Alpha'"):
-        query = ApplicationsRequestBuilder.ApplicationsRequestBuilderGetQueryParameters(filter=expression)
+        query = ApplicationsRequestBuilder.ApplicationsRequestBuilderGetQueryParameters(
+            filter=expression
+        )
         found = await graph.applications.get(RequestConfiguration(query_parameters=query))
         assert [a.id for a in found.value] == [created.id]
     await graph.applications.by_application_id(created.id).delete()
@@ -41,10 +49,14 @@ async def test_application_crud_and_filters(graph) -> None:
 async def test_unique_name_upsert_creates_then_updates(graph) -> None:
     """PATCH (uniqueName) with Prefer create-if-missing returns the app once, then updates in place."""
     builder = graph.applications_with_unique_name("upsert-app")
-    first = await builder.patch(Application(display_name="One", sign_in_audience="AzureADMultipleOrgs"),
-                                request_configuration=create_if_missing())
+    first = await builder.patch(
+        Application(display_name="One", sign_in_audience="AzureADMultipleOrgs"),
+        request_configuration=create_if_missing(),
+    )
     assert first is not None and first.id
-    second = await builder.patch(Application(display_name="Two"), request_configuration=create_if_missing())
+    second = await builder.patch(
+        Application(display_name="Two"), request_configuration=create_if_missing()
+    )
     assert second is None
     current = await builder.get()
     assert current.id == first.id and current.display_name == "Two"
@@ -89,10 +101,13 @@ async def test_service_principals(graph) -> None:
         await graph.service_principals.post(ServicePrincipal(app_id=app.app_id))
     assert conflict.value.response_status_code == 409
     query = ServicePrincipalsRequestBuilder.ServicePrincipalsRequestBuilderGetQueryParameters(
-        filter=f"appId eq '{app.app_id}'")
+        filter=f"appId eq '{app.app_id}'"
+    )
     found = await graph.service_principals.get(RequestConfiguration(query_parameters=query))
     assert [s.id for s in found.value] == [sp.id]
-    assert (await graph.service_principals.by_service_principal_id(sp.id).get()).app_id == app.app_id
+    assert (
+        await graph.service_principals.by_service_principal_id(sp.id).get()
+    ).app_id == app.app_id
     await graph.service_principals.by_service_principal_id(sp.id).delete()
     found = await graph.service_principals.get(RequestConfiguration(query_parameters=query))
     assert found.value == []
@@ -116,12 +131,23 @@ async def test_graph_errors_have_graph_envelope(emulator, isv, credential) -> No
     async with httpx.AsyncClient(verify=str(emulator.ca_path), base_url=emulator.url) as http:
         anonymous = await http.get("/v1.0/applications")
         token = (await credential.get_token("https://graph.microsoft.com/.default")).token
-        malformed = await http.post("/v1.0/applications", content=b"{not json",
-                                    headers={"Authorization": f"Bearer {token}"})
-        bad_filter = await http.get("/v1.0/applications", params={"$filter": "foo gt 1"},
-                                    headers={"Authorization": f"Bearer {token}"})
+        malformed = await http.post(
+            "/v1.0/applications", content=b"{not json", headers={"Authorization": f"Bearer {token}"}
+        )
+        bad_filter = await http.get(
+            "/v1.0/applications",
+            params={"$filter": "foo gt 1"},
+            headers={"Authorization": f"Bearer {token}"},
+        )
     assert anonymous.status_code == 401
     assert anonymous.json()["error"]["code"] == "InvalidAuthenticationToken"
-    assert set(anonymous.json()["error"]["innerError"]) == {"date", "request-id", "client-request-id"}
+    assert set(anonymous.json()["error"]["innerError"]) == {
+        "date",
+        "request-id",
+        "client-request-id",
+    }
     assert malformed.status_code == 400 and malformed.json()["error"]["code"] == "BadRequest"
-    assert bad_filter.status_code == 400 and bad_filter.json()["error"]["code"] == "Request_UnsupportedQuery"
+    assert (
+        bad_filter.status_code == 400
+        and bad_filter.json()["error"]["code"] == "Request_UnsupportedQuery"
+    )

@@ -24,7 +24,9 @@ async def test_link1_federated_client_must_be_multitenant_app(arm: Arm, chain: C
     assert "Federated client id can only be set to either 'None'" in error.value.error.message
 
 
-async def test_link2_missing_fic_fails_the_lro_and_leaves_failed_des(emulator, isv, customer, arm, graph) -> None:
+async def test_link2_missing_fic_fails_the_lro_and_leaves_failed_des(
+    emulator, isv, customer, arm, graph
+) -> None:
     """Without a matching FIC the DES operation fails with FederatedCredentialMismatch (AADSTS70021)."""
     chain = await build_chain(emulator, isv, customer, arm, graph, fic=False)
     error = await _des_failure(arm, chain.des_body(), "des-l2")
@@ -62,40 +64,61 @@ async def test_link5_no_role(emulator, isv, customer, arm, graph) -> None:
     assert "Unable to access key vault resource" in error.error.message
 
 
-async def test_link5_access_policy_vault_needs_all_three_permissions(emulator, isv, customer, arm, graph) -> None:
+async def test_link5_access_policy_vault_needs_all_three_permissions(
+    emulator, isv, customer, arm, graph
+) -> None:
     """An access-policy vault works with get/wrapKey/unwrapKey and fails without unwrapKey."""
     chain = await build_chain(emulator, isv, customer, arm, graph, role=False)
     control, tenant = emulator.control, customer.tenant_id
-    await control.create_vault(tenant, "policykv" + tenant[:6], region="eastus", authorization="access_policy")
+    await control.create_vault(
+        tenant, "policykv" + tenant[:6], region="eastus", authorization="access_policy"
+    )
     key_url = await control.create_key(tenant, "policykv" + tenant[:6], "k")
-    await control.set_access_policy(tenant, "policykv" + tenant[:6], chain.app_id, ("get", "wrapKey"))
+    await control.set_access_policy(
+        tenant, "policykv" + tenant[:6], chain.app_id, ("get", "wrapKey")
+    )
     body = chain.des_body(activeKey={"keyUrl": key_url})
     assert (await _des_failure(arm, body, "des-ap")).error.code == "KeyVaultAccessForbidden"
     await control.set_access_policy(tenant, "policykv" + tenant[:6], chain.app_id)
-    des = await (await arm.compute.disk_encryption_sets.begin_create_or_update("cmk-rg", "des-ap", body)).result()
+    des = await (
+        await arm.compute.disk_encryption_sets.begin_create_or_update("cmk-rg", "des-ap", body)
+    ).result()
     assert des.properties.provisioning_state == "Succeeded"
 
 
 @pytest.mark.parametrize(
     ("vault_options", "code"),
-    [({"soft_delete": False}, "KeyVaultSoftDeleteNotEnabled"),
-     ({"purge_protection": False}, "KeyVaultPurgeProtectionNotEnabled")],
+    [
+        ({"soft_delete": False}, "KeyVaultSoftDeleteNotEnabled"),
+        ({"purge_protection": False}, "KeyVaultPurgeProtectionNotEnabled"),
+    ],
 )
-async def test_link6_vault_protection(emulator, arm: Arm, chain: Chain, vault_options, code) -> None:
+async def test_link6_vault_protection(
+    emulator, arm: Arm, chain: Chain, vault_options, code
+) -> None:
     """A vault without soft delete or purge protection fails with its own code."""
-    await emulator.control.create_vault(chain.customer.tenant_id, chain.vault, region="eastus", **vault_options)
+    await emulator.control.create_vault(
+        chain.customer.tenant_id, chain.vault, region="eastus", **vault_options
+    )
     assert (await _des_failure(arm, chain.des_body())).error.code == code
 
 
 @pytest.mark.parametrize(
     ("key_options", "code"),
-    [({"enabled": False}, "KeyDisabled"), ({"kty": "EC"}, "KeyTypeNotSupported"),
-     ({"size": 1024}, "KeySizeNotSupported")],
+    [
+        ({"enabled": False}, "KeyDisabled"),
+        ({"kty": "EC"}, "KeyTypeNotSupported"),
+        ({"size": 1024}, "KeySizeNotSupported"),
+    ],
 )
 async def test_link7_key_properties(emulator, arm: Arm, chain: Chain, key_options, code) -> None:
     """Disabled, non-RSA and wrong-size keys each fail with their own code."""
-    key_url = await emulator.control.create_key(chain.customer.tenant_id, chain.vault, "odd", **key_options)
-    assert (await _des_failure(arm, chain.des_body(activeKey={"keyUrl": key_url}))).error.code == code
+    key_url = await emulator.control.create_key(
+        chain.customer.tenant_id, chain.vault, "odd", **key_options
+    )
+    assert (
+        await _des_failure(arm, chain.des_body(activeKey={"keyUrl": key_url}))
+    ).error.code == code
 
 
 async def test_link8_region_mismatch(emulator, isv, customer, arm, graph) -> None:
@@ -106,7 +129,11 @@ async def test_link8_region_mismatch(emulator, isv, customer, arm, graph) -> Non
 
 async def test_disk_create_rechecks_the_chain(emulator, arm: Arm, chain: Chain) -> None:
     """A role removed after DES creation fails the encrypted disk's LRO, and no disk remains."""
-    des = await (await arm.compute.disk_encryption_sets.begin_create_or_update("cmk-rg", "des-r", chain.des_body())).result()
+    des = await (
+        await arm.compute.disk_encryption_sets.begin_create_or_update(
+            "cmk-rg", "des-r", chain.des_body()
+        )
+    ).result()
     await emulator.control.remove_key_role(chain.customer.tenant_id, chain.vault, chain.app_id)
     poller = await arm.compute.disks.begin_create_or_update("cmk-rg", "disk-r", disk_body(des.id))
     with pytest.raises(HttpResponseError) as failed:
@@ -115,14 +142,26 @@ async def test_disk_create_rechecks_the_chain(emulator, arm: Arm, chain: Chain) 
     assert [d.name async for d in arm.compute.disks.list_by_resource_group("cmk-rg")] == []
 
 
-async def test_disabled_key_and_revoked_consent_fail_disk_create(emulator, arm: Arm, chain: Chain) -> None:
+async def test_disabled_key_and_revoked_consent_fail_disk_create(
+    emulator, arm: Arm, chain: Chain
+) -> None:
     """Disabling the key, then revoking consent, each show up at disk creation with their codes."""
-    des = await (await arm.compute.disk_encryption_sets.begin_create_or_update("cmk-rg", "des-k", chain.des_body())).result()
-    await emulator.control.set_key_enabled(chain.customer.tenant_id, chain.vault, chain.key_name, False)
+    des = await (
+        await arm.compute.disk_encryption_sets.begin_create_or_update(
+            "cmk-rg", "des-k", chain.des_body()
+        )
+    ).result()
+    await emulator.control.set_key_enabled(
+        chain.customer.tenant_id, chain.vault, chain.key_name, False
+    )
     with pytest.raises(HttpResponseError) as disabled:
-        await (await arm.compute.disks.begin_create_or_update("cmk-rg", "dk", disk_body(des.id))).result()
+        await (
+            await arm.compute.disks.begin_create_or_update("cmk-rg", "dk", disk_body(des.id))
+        ).result()
     assert disabled.value.error.code == "KeyDisabled"
     await emulator.control.revoke_consent(chain.customer.tenant_id, chain.app_id)
     with pytest.raises(HttpResponseError) as revoked:
-        await (await arm.compute.disks.begin_create_or_update("cmk-rg", "dk", disk_body(des.id))).result()
+        await (
+            await arm.compute.disks.begin_create_or_update("cmk-rg", "dk", disk_body(des.id))
+        ).result()
     assert revoked.value.error.code == "ApplicationNotFoundInCustomerTenant"
