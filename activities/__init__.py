@@ -1,0 +1,62 @@
+"""Activities on the real Azure SDKs, one module per Azure surface.
+
+async with AzureClients(settings.azure) as clients:
+    worker = Worker(client, task_queue=..., activities=build_activities(clients, LogNotifier()))
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from activities.encryption import EncryptionActivities
+from activities.features import FeatureActivities
+from activities.graph_apps import GraphActivities
+from activities.identity import ManagedIdentityActivities
+from activities.notify import LogNotifier, Notifier, NotifierActivities, WebhookNotifier
+from azure_clients import AzureClients
+
+
+def build_activities(
+    clients: AzureClients, notifier: Notifier, *, poll_seconds: float | None = None
+) -> list[Callable[..., Any]]:
+    """Every activity as a bound method, each registered under its models.ActivityName."""
+    features = FeatureActivities(clients.features, clients.resources)
+    graph = GraphActivities(clients.graph)
+    identity = ManagedIdentityActivities(clients.msi)
+    encryption = (
+        EncryptionActivities(clients.compute, poll_seconds=poll_seconds)
+        if poll_seconds is not None
+        else EncryptionActivities(clients.compute)
+    )
+    notify = NotifierActivities(notifier)
+    return [
+        features.get_feature,
+        features.register_feature,
+        features.wait_feature_registered,
+        features.register_provider,
+        graph.ensure_application,
+        graph.ensure_federated_credential,
+        graph.delete_application,
+        identity.ensure_managed_identity,
+        identity.delete_managed_identity,
+        encryption.create_encryption_set,
+        encryption.verify_encryption_set,
+        encryption.create_test_disk,
+        encryption.delete_test_disk,
+        encryption.delete_encryption_set,
+        notify.notify_customer,
+    ]
+
+
+__all__ = [
+    "EncryptionActivities",
+    "FeatureActivities",
+    "GraphActivities",
+    "LogNotifier",
+    "ManagedIdentityActivities",
+    "Notifier",
+    "NotifierActivities",
+    "WebhookNotifier",
+    "build_activities",
+]

@@ -1,0 +1,188 @@
+"""Disk encryption sets and the test disk that proves the cross-tenant key works (DiskRP)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from azure.mgmt.compute.aio import ComputeManagementClient
+from temporalio import activity
+
+from activities.arm_ids import parse_arm_id
+from activities.errors import (
+    azure_errors,
+    customer_issue_for,
+    customer_setup_error,
+    status_of,
+    translate,
+)
+from activities.lro import wait_heartbeating
+from azure_clients import PerSubscription
+from models import (
+    ActivityName,
+    CustomerSetupIssue,
+    EncryptionSetRef,
+    EncryptionSetSpec,
+    ResourceRef,
+    TestDiskRef,
+    TestDiskSpec,
+)
+
+DES_TYPE = "Microsoft.Compute/diskEncryptionSets"
+DISK_TYPE = "Microsoft.Compute/disks"
+# Fallback only: the SDK's poller follows Retry-After / retry-after-ms when Azure sends them.
+DEFAULT_POLL_SECONDS = 5.0
+
+
+class EncryptionActivities:
+    """Create, verify and delete the DES; create and delete the encrypted test disk."""
+
+    def __init__(
+        self,
+        compute: PerSubscription[ComputeManagementClient],
+        *,
+        poll_seconds: float = DEFAULT_POLL_SECONDS,
+    ) -> None:
+        self._compute = compute
+        self._poll_seconds = poll_seconds
+
+    @activity.defn(name=ActivityName.CREATE_ENCRYPTION_SET)
+    async def create_encryption_set(self, spec: EncryptionSetSpec) -> EncryptionSetRef:
+        """PUT (idempotent by name) and wait for the long-running operation to finish."""
+        sets = self._compute(spec.subscription_id).disk_encryption_sets
+        body = {
+            "location": spec.region,
+            "tags": dict(spec.tags),
+            "identity": {
+                "type": "UserAssigned",
+                "userAssignedIdentities": {spec.identity_id: {}},
+            },
+            "properties": {
+                "activeKey": {"keyUrl": spec.key_url},
+                "federatedClientId": spec.federated_client_id,
+                "encryptionType": spec.encryption_type,
+                "rotationToLatestKeyVersionEnabled": spec.rotation_to_latest_key_version_enabled,
+            },
+        }
+        operation = f"create disk encryption set {spec.name}"
+        with azure_errors(operation):
+            poller = await sets.begin_create_or_update(
+                spec.resource_group, spec.name, body, polling_interval=self._poll_seconds
+            )
+            created = await wait_heartbeating(poller, operation)
+        return _encryption_set_ref(created)
+
+    @activity.defn(name=ActivityName.VERIFY_ENCRYPTION_SET)
+    async def verify_encryption_set(self, spec: EncryptionSetSpec) -> EncryptionSetRef:
+        """Read the DES back; a key rotation error on the customer's side is a CUSTOMER_SETUP.
+
+        Comparing the fields with `spec` is the workflow's job (it names every mismatch).
+        """
+        with azure_errors(f"read disk encryption set {spec.name}"):
+            found = await self._compute(spec.subscription_id).disk_encryption_sets.get(
+                spec.resource_group, spec.name
+            )
+        ref = _encryption_set_ref(found)
+        rotation_error = _get(found, "properties", "autoKeyRotationError")
+        if rotation_error:
+            issue = _rotation_issue(rotation_error)
+            if issue is not None:
+                raise customer_setup_error(issue)
+        return ref
+
+    @activity.defn(name=ActivityName.CREATE_TEST_DISK)
+    async def create_test_disk(self, spec: TestDiskSpec) -> TestDiskRef:
+        """An empty disk encrypted with the DES: Azure re-checks the customer's key on create."""
+        disks = self._compute(spec.subscription_id).disks
+        body = {
+            "location": spec.region,
+            "sku": {"name": spec.sku},
+            "tags": {"purpose": "cmk-onboarding-verification"},
+            "properties": {
+                "creationData": {"createOption": "Empty"},
+                "diskSizeGB": spec.size_gb,
+                "encryption": {
+                    "diskEncryptionSetId": spec.encryption_set_id,
+                    "type": spec.encryption_type,
+                },
+            },
+        }
+        operation = f"create test disk {spec.name}"
+        with azure_errors(operation):
+            poller = await disks.begin_create_or_update(
+                spec.resource_group, spec.name, body, polling_interval=self._poll_seconds
+            )
+            disk = await wait_heartbeating(poller, operation)
+        encryption = _get(disk, "properties", "encryption")
+        return TestDiskRef(
+            id=str(_get(disk, "id") or ""),
+            encryption_type=str(_get(encryption, "type") or ""),
+            encryption_set_id=str(_get(encryption, "diskEncryptionSetId") or ""),
+        )
+
+    @activity.defn(name=ActivityName.DELETE_TEST_DISK)
+    async def delete_test_disk(self, ref: ResourceRef) -> None:
+        """Idempotent: a disk that is already gone counts as deleted."""
+        arm_id = parse_arm_id(ref.id, DISK_TYPE)
+        operation = f"delete test disk {arm_id.name}"
+        with azure_errors(operation, missing_ok=True):
+            poller = await self._compute(arm_id.subscription_id).disks.begin_delete(
+                arm_id.resource_group, arm_id.name, polling_interval=self._poll_seconds
+            )
+            await wait_heartbeating(poller, operation)
+
+    @activity.defn(name=ActivityName.DELETE_ENCRYPTION_SET)
+    async def delete_encryption_set(self, ref: ResourceRef) -> bool:
+        """True when this call removed it; False when disks still use it (409) or it was gone."""
+        arm_id = parse_arm_id(ref.id, DES_TYPE)
+        operation = f"delete disk encryption set {arm_id.name}"
+        sets = self._compute(arm_id.subscription_id).disk_encryption_sets
+        try:
+            poller = await sets.begin_delete(
+                arm_id.resource_group, arm_id.name, polling_interval=self._poll_seconds
+            )
+            await wait_heartbeating(poller, operation)
+        except Exception as error:
+            if status_of(error) == 409:
+                activity.logger.info("Encryption set %s is still in use; kept", arm_id.name)
+                return False
+            if status_of(error) == 404:
+                return False
+            raise translate(error, operation) from None
+        return True
+
+
+def _get(model: Any, *path: str) -> Any:
+    """A wire-named field of an SDK model (they are mappings of the JSON body), or None."""
+    value = model
+    for key in path:
+        if value is None:
+            return None
+        try:
+            value = value[key]
+        except (KeyError, TypeError):
+            return None
+    return value
+
+
+def _encryption_set_ref(des: Any) -> EncryptionSetRef:
+    identities = _get(des, "identity", "userAssignedIdentities") or {}
+    rotation_error = _get(des, "properties", "autoKeyRotationError")
+    return EncryptionSetRef(
+        id=str(_get(des, "id") or ""),
+        provisioning_state=str(_get(des, "properties", "provisioningState") or "Unknown"),
+        key_url=str(_get(des, "properties", "activeKey", "keyUrl") or ""),
+        federated_client_id=str(_get(des, "properties", "federatedClientId") or ""),
+        identity_ids=tuple(identities),
+        encryption_type=str(_get(des, "properties", "encryptionType") or ""),
+        auto_key_rotation_error=(
+            f"{_get(rotation_error, 'code')}: {_get(rotation_error, 'message')}"
+            if rotation_error
+            else None
+        ),
+    )
+
+
+def _rotation_issue(rotation_error: Any) -> CustomerSetupIssue | None:
+    return customer_issue_for(
+        str(_get(rotation_error, "code") or ""), str(_get(rotation_error, "message") or "")
+    )

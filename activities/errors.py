@@ -1,0 +1,427 @@
+"""The one place that knows azure-core and kiota exceptions and turns them into ApplicationErrors.
+
+    with azure_errors("create disk encryption set des-1"):
+        await poller.result()
+
+Exception raised by an SDK call        -> ApplicationError (models.ErrorType), retryable?
+├── ClientAuthenticationError           the worker's own credential (token endpoint)
+│   ├── AADSTS code of a bad credential -> AZURE_REQUEST_REJECTED, non-retryable
+│   └── anything else                   -> plain, retryable
+├── HttpResponseError (ARM, LRO result) / APIError, ODataError (Graph): by code, then status
+│   ├── customer trust-chain code       -> CUSTOMER_SETUP, non-retryable, details=[issue]
+│   ├── ISV trust-chain code            -> AZURE_REQUEST_REJECTED, non-retryable
+│   ├── 429                             -> THROTTLED, retryable, next_retry_delay = Retry-After
+│   ├── 400 bad input we sent           -> INVALID_REQUEST, non-retryable
+│   ├── 401/403 (the ISV principal)     -> AZURE_REQUEST_REJECTED, non-retryable (expired: retry)
+│   ├── other 4xx except 408/409        -> AZURE_REQUEST_REJECTED, non-retryable
+│   └── 408, 409, 5xx, unknown          -> plain, retryable
+├── ServiceRequestError / ServiceResponseError / httpx.TransportError -> plain, retryable
+└── anything else                       -> propagates unchanged (Temporal retries it)
+
+Messages carry Azure's code and message and the x-ms-request-id, never headers or tokens.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, Literal
+
+import httpx
+from azure.core.exceptions import (
+    AzureError,
+    ClientAuthenticationError,
+    HttpResponseError,
+    ServiceRequestError,
+    ServiceResponseError,
+)
+from kiota_abstractions.api_error import APIError
+from temporalio.exceptions import ApplicationError
+
+from logging_setup import redact_text
+from models import CustomerSetupIssue, ErrorType
+
+DEFAULT_THROTTLE_DELAY = timedelta(seconds=10)
+MAX_MESSAGE = 600
+
+Side = Literal["customer", "isv"]
+
+
+@dataclass(frozen=True)
+class TrustChainRule:
+    """A trust-chain failure: who must act and the sentence that tells them how."""
+
+    code: str
+    side: Side
+    fix: str
+
+
+_RULES = (
+    TrustChainRule(
+        "ApplicationNotFoundInCustomerTenant",
+        "customer",
+        "Grant admin consent to the ISV application in your tenant (open the consent URL, or run "
+        "`az ad sp create --id <appId>`), then submit the key URL again.",
+    ),
+    TrustChainRule(
+        "KeyVaultAccessForbidden",
+        "customer",
+        "Assign the role 'Key Vault Crypto Service Encryption User' to the ISV application's "
+        "service principal on the vault or key (or grant get, wrapKey and unwrapKey in the "
+        "vault's access policy), then submit the key URL again.",
+    ),
+    TrustChainRule(
+        "KeyVaultNotFound",
+        "customer",
+        "Check the key URL: the vault must exist in your tenant; copy the key identifier from "
+        "`az keyvault key show --vault-name <vault> --name <key> --query key.kid`.",
+    ),
+    TrustChainRule(
+        "KeyNotFound",
+        "customer",
+        "Check the key URL: the key (and version, if given) must exist in the vault; copy it "
+        "from `az keyvault key show --vault-name <vault> --name <key> --query key.kid`.",
+    ),
+    TrustChainRule(
+        "KeyVaultPurgeProtectionNotEnabled",
+        "customer",
+        "Enable purge protection on the vault: "
+        "`az keyvault update --name <vault> --enable-purge-protection true`.",
+    ),
+    TrustChainRule(
+        "KeyVaultSoftDeleteNotEnabled",
+        "customer",
+        "Enable soft delete on the vault (`az keyvault update --name <vault> "
+        "--enable-soft-delete true`), or create a new vault, which has it on by default.",
+    ),
+    TrustChainRule(
+        "KeyDisabled",
+        "customer",
+        "Enable the key: `az keyvault key set-attributes --vault-name <vault> --name <key> "
+        "--enabled true`.",
+    ),
+    TrustChainRule(
+        "KeyTypeNotSupported",
+        "customer",
+        "Use an RSA or RSA-HSM key: `az keyvault key create --vault-name <vault> --name <key> "
+        "--kty RSA --size 3072`.",
+    ),
+    TrustChainRule(
+        "KeySizeNotSupported",
+        "customer",
+        "Use an RSA key of 2048, 3072 or 4096 bits: `az keyvault key create --vault-name "
+        "<vault> --name <key> --kty RSA --size 3072`.",
+    ),
+    TrustChainRule(
+        "KeyVaultRegionMismatch",
+        "customer",
+        "Create the vault and key in the same Azure region as the ISV's disks, then send the "
+        "new key URL.",
+    ),
+    TrustChainRule(
+        "FederatedCredentialMismatch",
+        "isv",
+        "The federated credential on the ISV application does not match the managed identity "
+        "(issuer, subject = principalId, audience api://AzureADTokenExchange); re-run the "
+        "identity step.",
+    ),
+    TrustChainRule(
+        "InvalidFederatedClientId",
+        "isv",
+        "federatedClientId must be the appId of a multi-tenant (AzureADMultipleOrgs) application "
+        "in the ISV tenant.",
+    ),
+)
+_RULES_BY_CODE = {rule.code.lower(): rule for rule in _RULES}
+
+# Real Azure often wraps the cause in a generic code; these message patterns name it.
+_MESSAGE_PATTERNS = (
+    (re.compile(r"AADSTS700016"), "ApplicationNotFoundInCustomerTenant"),
+    (re.compile(r"AADSTS70021"), "FederatedCredentialMismatch"),
+    (re.compile(r"(?i)unable to access key vault"), "KeyVaultAccessForbidden"),
+    (re.compile(r"(?i)purge protection"), "KeyVaultPurgeProtectionNotEnabled"),
+    (re.compile(r"(?i)soft.?delete"), "KeyVaultSoftDeleteNotEnabled"),
+    (re.compile(r"(?i)federated client id can only be set"), "InvalidFederatedClientId"),
+    (re.compile(r"(?i)key .*is disabled"), "KeyDisabled"),
+)
+
+# The worker's own credential is broken: retrying does not help (wrong secret, unknown tenant...).
+_BAD_CREDENTIAL = re.compile(r"AADSTS(7000215|700016|90002|500011|7000222|700024|50034)\b")
+
+# 400 codes that mean the request we built was malformed: a bug or bad input, never transient.
+_BAD_INPUT_CODES = frozenset(
+    code.lower()
+    for code in (
+        "InvalidParameter",
+        "InvalidResourceName",
+        "InvalidRequestContent",
+        "InvalidRequestFormat",
+        "LinkedInvalidPropertyId",
+        "MissingApiVersionParameter",
+        "InvalidApiVersionParameter",
+        "Request_BadRequest",
+        "BadRequest",
+    )
+)
+_TRANSIENT_AUTH_CODES = frozenset({"expiredauthenticationtoken"})
+
+
+@dataclass(frozen=True)
+class AzureFailure:
+    """What an SDK exception says, independent of which SDK raised it."""
+
+    status: int | None
+    code: str
+    message: str
+    request_id: str | None
+    retry_after: timedelta | None
+
+
+def classify(error: BaseException, operation: str) -> ApplicationError | None:
+    """The ApplicationError for an SDK exception, or None when it is not an Azure/Graph error."""
+    if isinstance(error, ApplicationError):
+        return error
+    if isinstance(error, ClientAuthenticationError) and error.status_code is None:
+        return _credential_error(error, operation)
+    if isinstance(error, ClientAuthenticationError) and _BAD_CREDENTIAL.search(str(error)):
+        return _credential_error(error, operation)
+    failure = _read_failure(error)
+    if failure is not None:
+        return _from_failure(failure, operation)
+    if isinstance(error, ServiceRequestError | ServiceResponseError | httpx.TransportError):
+        return ApplicationError(
+            f"{operation}: connection problem ({type(error).__name__}); retrying",
+            type="AzureConnectionError",
+        )
+    return None
+
+
+def translate(error: BaseException, operation: str) -> BaseException:
+    """The classified ApplicationError for `error`, or `error` itself when it is not Azure's."""
+    return classify(error, operation) or error
+
+
+@dataclass
+class CallOutcome:
+    """Set by azure_errors: `missing` when a 404 was swallowed because of `missing_ok`."""
+
+    missing: bool = False
+
+
+@contextmanager
+def azure_errors(operation: str, *, missing_ok: bool = False) -> Iterator[CallOutcome]:
+    """Re-raise SDK exceptions inside the block as classified ApplicationErrors.
+
+    With `missing_ok`, a 404 ends the block quietly and sets `outcome.missing` (idempotent deletes).
+    """
+    outcome = CallOutcome()
+    try:
+        yield outcome
+    except Exception as error:
+        if missing_ok and status_of(error) == 404:
+            outcome.missing = True
+            return
+        translated = translate(error, operation)
+        if translated is error:
+            raise
+        raise translated from None
+
+
+def status_of(error: BaseException) -> int | None:
+    """The HTTP status of an ARM or Graph error, else None."""
+    if isinstance(error, HttpResponseError):
+        return error.status_code
+    if isinstance(error, APIError):
+        return error.response_status_code
+    return None
+
+
+def error_code_of(error: BaseException) -> str | None:
+    failure = _read_failure(error)
+    return failure.code if failure else None
+
+
+def customer_issue_for(code: str, message: str) -> CustomerSetupIssue | None:
+    """The customer-side issue an Azure error code/message names, or None if it is not one."""
+    failure = AzureFailure(None, code, _clean(message), None, None)
+    rule = _rule_for(failure)
+    if rule is None or rule.side != "customer":
+        return None
+    return CustomerSetupIssue(code=rule.code, message=failure.message, fix=rule.fix)
+
+
+def customer_setup_error(issue: CustomerSetupIssue) -> ApplicationError:
+    """The non-retryable CUSTOMER_SETUP error the workflow routes back to the customer."""
+    return ApplicationError(
+        f"{issue.code}: {issue.message}",
+        issue.model_dump(),
+        type=ErrorType.CUSTOMER_SETUP,
+        non_retryable=True,
+    )
+
+
+def _credential_error(error: ClientAuthenticationError, operation: str) -> ApplicationError:
+    message = _clean(str(error.message or error))
+    if _BAD_CREDENTIAL.search(message):
+        return ApplicationError(
+            f"{operation}: the worker's own Azure credential was refused ({message}); fix "
+            "AZURE_TENANT_ID / AZURE_CLIENT_ID / AZURE_CLIENT_SECRET or the workload identity",
+            type=ErrorType.AZURE_REQUEST_REJECTED,
+            non_retryable=True,
+        )
+    return ApplicationError(
+        f"{operation}: could not get a token for the worker ({message}); retrying",
+        type="AzureAuthenticationError",
+    )
+
+
+def _read_failure(error: BaseException) -> AzureFailure | None:
+    if isinstance(error, HttpResponseError):
+        odata = error.error
+        code = (odata.code if odata else None) or _code_from_body(error) or ""
+        message = (odata.message if odata else None) or error.reason or str(error.message or "")
+        headers = error.response.headers if error.response is not None else {}
+        return AzureFailure(
+            status=error.status_code,
+            code=code,
+            message=_clean(message),
+            request_id=headers.get("x-ms-request-id"),
+            retry_after=_retry_after(headers),
+        )
+    if isinstance(error, APIError):
+        main = getattr(error, "error", None)
+        headers = error.response_headers or {}
+        return AzureFailure(
+            status=error.response_status_code,
+            code=str(getattr(main, "code", None) or ""),
+            message=_clean(str(getattr(main, "message", None) or error.message or "")),
+            request_id=_header(headers, "request-id") or _header(headers, "x-ms-request-id"),
+            retry_after=_retry_after(headers),
+        )
+    return None
+
+
+def _code_from_body(error: HttpResponseError) -> str | None:
+    try:
+        body = error.response.json() if error.response is not None else None
+    except Exception:  # a non-JSON body simply has no code
+        return None
+    if isinstance(body, dict) and isinstance(body.get("error"), dict):
+        return str(body["error"].get("code") or "") or None
+    return None
+
+
+def _from_failure(failure: AzureFailure, operation: str) -> ApplicationError:
+    rule = _rule_for(failure)
+    summary = _summary(failure)
+    if rule is not None and rule.side == "customer":
+        return customer_setup_error(
+            CustomerSetupIssue(code=rule.code, message=failure.message, fix=rule.fix)
+        )
+    if rule is not None:
+        return ApplicationError(
+            f"{operation} was refused by the ISV-side trust chain: {summary}. {rule.fix}",
+            {"code": rule.code, "fix": rule.fix},
+            type=ErrorType.AZURE_REQUEST_REJECTED,
+            non_retryable=True,
+        )
+    status, code = failure.status, failure.code.lower()
+    if status == 429:
+        delay = failure.retry_after or DEFAULT_THROTTLE_DELAY
+        return ApplicationError(
+            f"{operation} was throttled: {summary}; retrying after {delay.total_seconds():g}s",
+            type=ErrorType.THROTTLED,
+            next_retry_delay=delay,
+        )
+    if status in (401, 403) and code not in _TRANSIENT_AUTH_CODES:
+        return ApplicationError(
+            f"{operation}: the worker's identity in the ISV tenant was refused: {summary}; "
+            "grant it the roles the README lists (Contributor on the resource group, "
+            "Application Administrator in Graph)",
+            type=ErrorType.AZURE_REQUEST_REJECTED,
+            non_retryable=True,
+        )
+    if status == 400 and code in _BAD_INPUT_CODES:
+        return ApplicationError(
+            f"{operation} was rejected as invalid: {summary}",
+            type=ErrorType.INVALID_REQUEST,
+            non_retryable=True,
+        )
+    if status is not None and 400 <= status < 500 and status not in (401, 408, 409):
+        return ApplicationError(
+            f"{operation} was rejected: {summary}",
+            type=ErrorType.AZURE_REQUEST_REJECTED,
+            non_retryable=True,
+        )
+    return ApplicationError(f"{operation} failed: {summary}; retrying", type="AzureServiceError")
+
+
+def _rule_for(failure: AzureFailure) -> TrustChainRule | None:
+    if rule := _RULES_BY_CODE.get(failure.code.lower()):
+        return rule
+    text = f"{failure.code} {failure.message}"
+    for pattern, code in _MESSAGE_PATTERNS:
+        if pattern.search(text):
+            return _RULES_BY_CODE[code.lower()]
+    return None
+
+
+def _summary(failure: AzureFailure) -> str:
+    text = f"{failure.code or 'no error code'}: {failure.message or 'no message'}"
+    status = f"HTTP {failure.status}" if failure.status else "no HTTP status"
+    if failure.request_id:
+        return f"{text} ({status}, request id {failure.request_id})"
+    return f"{text} ({status})"
+
+
+def _clean(message: str) -> str:
+    message = redact_text(" ".join(message.split()))
+    return message if len(message) <= MAX_MESSAGE else message[: MAX_MESSAGE - 3] + "..."
+
+
+def _header(headers: Any, name: str) -> str | None:
+    try:
+        value = headers.get(name)
+    except AttributeError:
+        return None
+    if isinstance(value, set | list | tuple):
+        value = next(iter(value), None)
+    return str(value) if value is not None else None
+
+
+_RETRY_AFTER_HEADERS = (
+    ("retry-after-ms", 0.001),
+    ("x-ms-retry-after-ms", 0.001),
+    ("retry-after", 1.0),
+)
+
+
+def _retry_after(headers: Any) -> timedelta | None:
+    """Retry-After (seconds) or the millisecond variants ARM and DiskRP send."""
+    for name, scale in _RETRY_AFTER_HEADERS:
+        raw = _header(headers, name)
+        if raw is None:
+            continue
+        try:
+            seconds = float(raw) * scale
+        except ValueError:
+            continue  # an HTTP date: rare from ARM; fall back to the default delay
+        return timedelta(seconds=max(seconds, 0.0))
+    return None
+
+
+__all__ = [
+    "AzureError",
+    "AzureFailure",
+    "CallOutcome",
+    "azure_errors",
+    "classify",
+    "customer_issue_for",
+    "customer_setup_error",
+    "error_code_of",
+    "status_of",
+    "translate",
+]

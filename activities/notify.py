@@ -1,0 +1,90 @@
+"""Tell the customer what to do: a structured log line by default, or a JSON webhook."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Protocol
+
+import httpx
+import structlog
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from models import ActivityName, CustomerNotification, ErrorType
+
+WEBHOOK_TIMEOUT = 10.0
+
+
+class Notifier(Protocol):
+    async def send(self, notification: CustomerNotification) -> None: ...
+
+    async def aclose(self) -> None: ...
+
+
+class LogNotifier:
+    """One structured log line per notification; operators forward it however they like."""
+
+    def __init__(self) -> None:
+        self._log = structlog.get_logger("cmk.notify")
+
+    async def send(self, notification: CustomerNotification) -> None:
+        instructions = notification.instructions
+        self._log.info(
+            "customer notification",
+            kind=notification.kind,
+            workflow_id=notification.workflow_id,
+            customer_tenant_id=notification.customer_tenant_id,
+            customer_name=notification.customer_name,
+            reason=notification.reason,
+            fix=notification.fix,
+            reminder_number=notification.reminder_number,
+            consent_url=instructions.consent_url if instructions else None,
+            commands=list(instructions.commands) if instructions else None,
+        )
+
+    async def aclose(self) -> None:
+        return None
+
+
+class WebhookNotifier:
+    """POST the notification as JSON; one pooled HTTP client for the worker's lifetime."""
+
+    def __init__(self, url: str, *, ca_path: Path | str | None = None) -> None:
+        self._url = url
+        self._http = httpx.AsyncClient(
+            verify=str(ca_path) if ca_path else True, timeout=WEBHOOK_TIMEOUT
+        )
+
+    async def send(self, notification: CustomerNotification) -> None:
+        try:
+            response = await self._http.post(
+                self._url, json=notification.model_dump(mode="json", exclude_none=True)
+            )
+        except httpx.TransportError as error:
+            raise ApplicationError(
+                f"webhook {self._url} unreachable ({type(error).__name__}); retrying",
+                type="WebhookUnavailable",
+            ) from None
+        if response.status_code >= 400:
+            # 4xx other than 408/429 will not heal by retrying the same body.
+            permanent = 400 <= response.status_code < 500 and response.status_code not in (
+                408,
+                429,
+            )
+            raise ApplicationError(
+                f"webhook {self._url} answered HTTP {response.status_code}",
+                type=ErrorType.AZURE_REQUEST_REJECTED if permanent else "WebhookUnavailable",
+                non_retryable=permanent,
+            )
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+
+class NotifierActivities:
+    def __init__(self, notifier: Notifier) -> None:
+        self._notifier = notifier
+
+    @activity.defn(name=ActivityName.NOTIFY_CUSTOMER)
+    async def notify_customer(self, notification: CustomerNotification) -> None:
+        await self._notifier.send(notification)
