@@ -13,6 +13,7 @@ polling a long-running operation does not restart a whole create.
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Callable
 from types import TracebackType
 from typing import Any, Generic, TypeVar
@@ -148,7 +149,9 @@ def _graph_client(
 ) -> tuple[httpx.AsyncClient, GraphServiceClient]:
     if settings.mode == "emulator":
         base_url = f"{settings.emulator_url}/v1.0"
-        http = httpx.AsyncClient(verify=str(settings.emulator_ca_bundle))
+        http = httpx.AsyncClient(
+            verify=ssl.create_default_context(cafile=settings.emulator_ca_bundle)
+        )
         allowed_hosts = [urlsplit(base_url).hostname or ""]
     else:
         base_url = PUBLIC_GRAPH_URL

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 from pathlib import Path
 from typing import Protocol
 
@@ -51,9 +52,8 @@ class WebhookNotifier:
 
     def __init__(self, url: str, *, ca_path: Path | str | None = None) -> None:
         self._url = url
-        self._http = httpx.AsyncClient(
-            verify=str(ca_path) if ca_path else True, timeout=WEBHOOK_TIMEOUT
-        )
+        verify = ssl.create_default_context(cafile=ca_path) if ca_path else True
+        self._http = httpx.AsyncClient(verify=verify, timeout=WEBHOOK_TIMEOUT)
 
     async def send(self, notification: CustomerNotification) -> None:
         try:
