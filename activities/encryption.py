@@ -132,7 +132,10 @@ class EncryptionActivities:
 
     @activity.defn(name=ActivityName.DELETE_ENCRYPTION_SET)
     async def delete_encryption_set(self, ref: ResourceRef) -> bool:
-        """True when this call removed it; False when disks still use it (409) or it was gone."""
+        """False when Azure keeps it because disks still use it (409) or answers 404; else True.
+
+        ARM answers 204 for a set that is already gone, so True means "gone now".
+        """
         arm_id = parse_arm_id(ref.id, DES_TYPE)
         operation = f"delete disk encryption set {arm_id.name}"
         sets = self._compute(arm_id.subscription_id).disk_encryption_sets

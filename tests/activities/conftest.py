@@ -90,7 +90,7 @@ class Activities:
         return await self.environment.run(self.by_name[name], arg)
 
 
-def _by_name(functions: list[Callable[..., Any]]) -> dict[str, Callable[..., Any]]:
+def by_name(functions: list[Callable[..., Any]]) -> dict[str, Callable[..., Any]]:
     return {fn.__temporal_activity_definition.name: fn for fn in functions}  # type: ignore[attr-defined]
 
 
@@ -104,7 +104,7 @@ async def clients(emulator: RunningEmulator, isv: IsvTenant) -> AsyncIterator[Az
 @pytest.fixture
 def acts(clients: AzureClients) -> Activities:
     functions = build_activities(clients, LogNotifier(), poll_seconds=0.05)
-    return Activities(by_name=_by_name(functions), environment=ActivityEnvironment())
+    return Activities(by_name=by_name(functions), environment=ActivityEnvironment())
 
 
 @dataclass

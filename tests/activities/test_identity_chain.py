@@ -1,4 +1,4 @@
-"""ISV identity activities (Graph app + FIC, managed identity): idempotency, races, lost responses."""
+"""ISV identity activities (Graph app, FIC, managed identity): idempotency, races, lost writes."""
 
 from __future__ import annotations
 
