@@ -78,11 +78,12 @@ def _existing_file(env: Mapping[str, str], name: str) -> Path | None:
     return path
 
 
-def _https_url(env: Mapping[str, str], name: str, *, required: bool) -> str | None:
+def _https_url(env: Mapping[str, str], name: str, *, required: str | None) -> str | None:
+    """An https URL without trailing slash; `required` says when it is needed (None: optional)."""
     raw = _get(env, name)
     if raw is None:
         if required:
-            raise SettingsError(f"{name} is required; set it to an https:// URL")
+            raise SettingsError(f"{name} is required {required}; set it to an https:// URL")
         return None
     parts = urlsplit(raw)
     if parts.scheme != "https" or not parts.hostname:
@@ -181,7 +182,11 @@ class AzureSettings:
             client_id=_get(env, "AZURE_CLIENT_ID"),
             client_secret=_get(env, "AZURE_CLIENT_SECRET"),
             subscription_id=_get(env, "AZURE_SUBSCRIPTION_ID"),
-            emulator_url=_https_url(env, "EMULATOR_URL", required=mode == "emulator"),
+            emulator_url=_https_url(
+                env,
+                "EMULATOR_URL",
+                required="with AZURE_MODE=emulator" if mode == "emulator" else None,
+            ),
             emulator_ca_bundle=_existing_file(env, "EMULATOR_CA_BUNDLE"),
         )
         if mode == "emulator":
@@ -226,7 +231,9 @@ class WorkerSettings:
             log_format=_choice(env, "LOG_FORMAT", ("auto", "json", "console"), "auto"),
             notifier=notifier,
             notifier_webhook_url=_https_url(
-                env, "NOTIFIER_WEBHOOK_URL", required=notifier == "webhook"
+                env,
+                "NOTIFIER_WEBHOOK_URL",
+                required="with NOTIFIER=webhook" if notifier == "webhook" else None,
             ),
             notifier_webhook_ca=_existing_file(env, "NOTIFIER_WEBHOOK_CA"),
             metrics_port=_port(env, "METRICS_PORT"),

@@ -1,0 +1,113 @@
+"""Settings parsing: defaults, validation messages naming the variable, secrets kept out of repr."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from temporalio.service import TLSConfig
+
+from settings import AzureSettings, SettingsError, TemporalSettings, WorkerSettings
+
+
+def test_temporal_defaults() -> None:
+    """With nothing set the worker talks to a local dev server on the cmk-onboarding queue."""
+    settings = TemporalSettings.from_env({})
+    assert (settings.address, settings.namespace, settings.task_queue) == (
+        "localhost:7233",
+        "default",
+        "cmk-onboarding",
+    )
+    assert settings.tls_config() is False
+
+
+def test_api_key_implies_tls_and_stays_out_of_repr() -> None:
+    """TEMPORAL_API_KEY turns TLS on and never appears in the settings' repr."""
+    settings = TemporalSettings.from_env({"TEMPORAL_API_KEY": "very-secret-key"})
+    assert settings.tls_config() is True
+    assert "very-secret-key" not in repr(settings)
+
+
+def test_mtls_reads_certificate_files(tmp_path: Path) -> None:
+    """Cert, key and CA files become a TLSConfig with the server name override."""
+    for name in ("cert.pem", "key.pem", "ca.pem"):
+        (tmp_path / name).write_text(f"-----BEGIN {name}-----")
+    settings = TemporalSettings.from_env(
+        {
+            "TEMPORAL_TLS_CERT": str(tmp_path / "cert.pem"),
+            "TEMPORAL_TLS_KEY": str(tmp_path / "key.pem"),
+            "TEMPORAL_TLS_CA": str(tmp_path / "ca.pem"),
+            "TEMPORAL_TLS_SERVER_NAME": "temporal.internal",
+        }
+    )
+    tls = settings.tls_config()
+    assert isinstance(tls, TLSConfig)
+    assert tls.client_cert == b"-----BEGIN cert.pem-----"
+    assert tls.domain == "temporal.internal"
+
+
+@pytest.mark.parametrize(
+    ("env", "variable"),
+    [
+        ({"TEMPORAL_TLS_CERT": "/nonexistent/cert.pem"}, "TEMPORAL_TLS_CERT"),
+        ({"AZURE_MODE": "cloud"}, "AZURE_MODE"),
+        ({"AZURE_MODE": "emulator"}, "EMULATOR_URL"),
+        ({"AZURE_MODE": "emulator", "EMULATOR_URL": "http://127.0.0.1:9"}, "EMULATOR_URL"),
+        ({"LOG_FORMAT": "xml"}, "LOG_FORMAT"),
+        ({"NOTIFIER": "webhook"}, "NOTIFIER_WEBHOOK_URL"),
+        ({"NOTIFIER": "email"}, "NOTIFIER"),
+        ({"METRICS_PORT": "ninety"}, "METRICS_PORT"),
+        ({"METRICS_PORT": "70000"}, "METRICS_PORT"),
+        ({"MAX_CONCURRENT_ACTIVITIES": "0"}, "MAX_CONCURRENT_ACTIVITIES"),
+        ({"PAYLOAD_CODEC_KEYS": "k1:not-base64!"}, "PAYLOAD_CODEC_KEYS"),
+    ],
+)
+def test_bad_values_name_the_variable(env: dict[str, str], variable: str) -> None:
+    """Every invalid setting raises SettingsError whose message starts with the variable."""
+    with pytest.raises(SettingsError) as raised:
+        WorkerSettings.from_env(env)
+    assert variable in str(raised.value)
+
+
+def test_cert_without_key_names_the_missing_one(tmp_path: Path) -> None:
+    """mTLS needs both halves: a cert alone names TEMPORAL_TLS_KEY."""
+    (tmp_path / "cert.pem").write_text("x")
+    with pytest.raises(SettingsError, match="TEMPORAL_TLS_KEY"):
+        TemporalSettings.from_env({"TEMPORAL_TLS_CERT": str(tmp_path / "cert.pem")})
+
+
+def test_emulator_mode_needs_the_isv_credentials(tmp_path: Path) -> None:
+    """AZURE_MODE=emulator without a client secret names AZURE_CLIENT_SECRET."""
+    ca = tmp_path / "ca.pem"
+    ca.write_text("x")
+    env = {
+        "AZURE_MODE": "emulator",
+        "EMULATOR_URL": "https://127.0.0.1:8443/",
+        "EMULATOR_CA_BUNDLE": str(ca),
+        "AZURE_TENANT_ID": "t",
+        "AZURE_CLIENT_ID": "c",
+    }
+    with pytest.raises(SettingsError, match="AZURE_CLIENT_SECRET"):
+        AzureSettings.from_env(env)
+    settings = AzureSettings.from_env(env | {"AZURE_CLIENT_SECRET": "s3cret-value"})
+    assert settings.emulator_url == "https://127.0.0.1:8443"
+    assert "s3cret-value" not in repr(settings)
+
+
+def test_worker_settings_parse_numbers_and_choices() -> None:
+    """Numbers and choices parse case-insensitively; blanks mean unset (compose passes them)."""
+    settings = WorkerSettings.from_env(
+        {
+            "LOG_FORMAT": "JSON",
+            "METRICS_PORT": "9464",
+            "MAX_CONCURRENT_ACTIVITIES": "20",
+            "MAX_CONCURRENT_WORKFLOW_TASKS": " ",
+            "NOTIFIER": "webhook",
+            "NOTIFIER_WEBHOOK_URL": "https://hooks.example.com/cmk",
+        }
+    )
+    assert settings.log_format == "json"
+    assert settings.metrics_port == 9464
+    assert settings.max_concurrent_activities == 20
+    assert settings.max_concurrent_workflow_tasks == 100
+    assert settings.notifier_webhook_url == "https://hooks.example.com/cmk"
