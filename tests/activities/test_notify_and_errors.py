@@ -1,0 +1,153 @@
+"""Notifiers (log, webhook to the emulator's sink) and the error table's message patterns."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from azure.core.exceptions import HttpResponseError
+from structlog.testing import capture_logs
+from temporalio.exceptions import ApplicationError
+from temporalio.testing import ActivityEnvironment
+
+from activities import LogNotifier, NotifierActivities, WebhookNotifier
+from activities.errors import classify
+from emulator.runner import RunningEmulator
+from models import CustomerInstructions, CustomerNotification, CustomerSetupIssue, ErrorType
+
+NOTIFICATION = CustomerNotification(
+    kind="reminder",
+    workflow_id="cmk-onboarding-x",
+    customer_tenant_id="11111111-1111-1111-1111-111111111111",
+    customer_name="Contoso",
+    instructions=CustomerInstructions(
+        consent_url="https://login.microsoftonline.com/t/adminconsent?client_id=a",
+        app_id="a",
+        commands=("az ad sp create --id a",),
+        markdown="# Do this",
+    ),
+    reminder_number=2,
+)
+
+
+async def test_log_notifier_writes_one_structured_line() -> None:
+    """The default notifier logs kind, customer and consent URL as fields of one event."""
+    activities = NotifierActivities(LogNotifier())
+    with capture_logs() as logs:
+        await ActivityEnvironment().run(activities.notify_customer, NOTIFICATION)
+    assert len(logs) == 1
+    assert logs[0]["kind"] == "reminder" and logs[0]["customer_name"] == "Contoso"
+    assert logs[0]["consent_url"].startswith("https://login.microsoftonline.com/")
+
+
+async def test_webhook_notifier_posts_json_to_the_sink(emulator: RunningEmulator) -> None:
+    """The webhook body is the notification as JSON, trusted through the given CA bundle."""
+    notifier = WebhookNotifier(
+        f"{emulator.url}/_emulator/webhooks/notify-test", ca_path=emulator.ca_path
+    )
+    try:
+        await ActivityEnvironment().run(NotifierActivities(notifier).notify_customer, NOTIFICATION)
+    finally:
+        await notifier.aclose()
+    messages = await emulator.control.webhook_messages("notify-test")
+    assert len(messages) == 1
+    body = messages[0].get("body", messages[0])
+    assert CustomerNotification.model_validate(body) == NOTIFICATION
+
+
+async def test_unreachable_webhook_is_retryable() -> None:
+    """A webhook that refuses connections fails the attempt as retryable."""
+    notifier = WebhookNotifier("https://127.0.0.1:9/hook")
+    try:
+        with pytest.raises(ApplicationError) as raised:
+            await notifier.send(NOTIFICATION)
+    finally:
+        await notifier.aclose()
+    assert not raised.value.non_retryable
+
+
+def _arm_error(
+    status: int, code: str, message: str, headers: dict[str, str] | None = None
+) -> HttpResponseError:
+    request = httpx.Request("PUT", "https://management.azure.com/x")
+    response = httpx.Response(
+        status,
+        json={"error": {"code": code, "message": message}},
+        headers=headers or {},
+        request=request,
+    )
+    return HttpResponseError(message=message, response=_AzureResponse(response))
+
+
+class _AzureResponse:
+    """The slice of azure.core's HttpResponse that HttpResponseError reads."""
+
+    def __init__(self, response: httpx.Response) -> None:
+        self._response = response
+        self.status_code = response.status_code
+        self.headers = response.headers
+        self.reason = response.reason_phrase
+        self.request = response.request
+        self.content_type = "application/json"
+
+    def text(self, encoding: str | None = None) -> str:
+        return self._response.text
+
+    def body(self) -> bytes:
+        return self._response.content
+
+    def json(self) -> object:
+        return self._response.json()
+
+
+@pytest.mark.parametrize(
+    ("code", "message", "expected"),
+    [
+        (
+            "InternalError",
+            "AADSTS700016: Application with identifier 'x' was not found",
+            "ApplicationNotFoundInCustomerTenant",
+        ),
+        (
+            "Forbidden",
+            "Unable to access key vault resource 'kv' to enable encryption at rest.",
+            "KeyVaultAccessForbidden",
+        ),
+        (
+            "BadRequest",
+            "The key vault must have purge protection enabled.",
+            "KeyVaultPurgeProtectionNotEnabled",
+        ),
+    ],
+)
+def test_real_azure_messages_map_to_customer_issues(code: str, message: str, expected: str) -> None:
+    """Generic codes whose message names a customer-side cause become CUSTOMER_SETUP."""
+    error = classify(_arm_error(400, code, message), "create disk encryption set")
+    assert error is not None and error.type == ErrorType.CUSTOMER_SETUP
+    assert CustomerSetupIssue.model_validate(error.details[0]).code == expected
+
+
+def test_aadsts70021_is_the_isv_side() -> None:
+    """No matching federated identity record is the ISV's chain: non-retryable rejection."""
+    error = classify(
+        _arm_error(400, "BadRequest", "AADSTS70021: No matching federated identity record found"),
+        "op",
+    )
+    assert (
+        error is not None and error.type == ErrorType.AZURE_REQUEST_REJECTED and error.non_retryable
+    )
+
+
+def test_authorization_failure_of_the_isv_principal_is_clear() -> None:
+    """A 403 AuthorizationFailed says the worker's identity was refused and does not retry."""
+    error = classify(
+        _arm_error(403, "AuthorizationFailed", "The client does not have authorization"), "op"
+    )
+    assert error is not None and error.non_retryable
+    assert "worker's identity" in error.message
+
+
+def test_secrets_in_azure_messages_are_redacted() -> None:
+    """An Azure message that echoes a token never reaches the ApplicationError."""
+    error = classify(_arm_error(500, "InternalError", "echo Bearer abcdefghijklmnop"), "op")
+    assert error is not None and "abcdefghijklmnop" not in error.message
+    assert not error.non_retryable
