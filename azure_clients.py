@@ -34,7 +34,7 @@ from kiota_authentication_azure.azure_identity_authentication_provider import (
 from kiota_http.kiota_client_factory import KiotaClientFactory
 from kiota_http.middleware import RetryHandler
 from msgraph import GraphRequestAdapter, GraphServiceClient
-from msgraph_core import GraphClientFactory
+from msgraph_core import GraphClientFactory  # type: ignore[import-untyped]
 
 from settings import AzureSettings
 

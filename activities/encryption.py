@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from azure.mgmt.compute.aio import ComputeManagementClient
+from azure.mgmt.compute.models import Disk, DiskEncryptionSet
 from temporalio import activity
 
 from activities.arm_ids import parse_arm_id
@@ -49,7 +50,8 @@ class EncryptionActivities:
     async def create_encryption_set(self, spec: EncryptionSetSpec) -> EncryptionSetRef:
         """PUT (idempotent by name) and wait for the long-running operation to finish."""
         sets = self._compute(spec.subscription_id).disk_encryption_sets
-        body = {
+        # Wire-format JSON: the models are mappings of it, and it reads like the Azure docs.
+        body: dict[str, Any] = {
             "location": spec.region,
             "tags": dict(spec.tags),
             "identity": {
@@ -66,7 +68,10 @@ class EncryptionActivities:
         operation = f"create disk encryption set {spec.name}"
         with azure_errors(operation):
             poller = await sets.begin_create_or_update(
-                spec.resource_group, spec.name, body, polling_interval=self._poll_seconds
+                spec.resource_group,
+                spec.name,
+                DiskEncryptionSet(body),
+                polling_interval=self._poll_seconds,
             )
             created = await wait_heartbeating(poller, operation)
         return _encryption_set_ref(created)
@@ -93,7 +98,7 @@ class EncryptionActivities:
     async def create_test_disk(self, spec: TestDiskSpec) -> TestDiskRef:
         """An empty disk encrypted with the DES: Azure re-checks the customer's key on create."""
         disks = self._compute(spec.subscription_id).disks
-        body = {
+        body: dict[str, Any] = {
             "location": spec.region,
             "sku": {"name": spec.sku},
             "tags": {"purpose": "cmk-onboarding-verification"},
@@ -109,7 +114,7 @@ class EncryptionActivities:
         operation = f"create test disk {spec.name}"
         with azure_errors(operation):
             poller = await disks.begin_create_or_update(
-                spec.resource_group, spec.name, body, polling_interval=self._poll_seconds
+                spec.resource_group, spec.name, Disk(body), polling_interval=self._poll_seconds
             )
             disk = await wait_heartbeating(poller, operation)
         encryption = _get(disk, "properties", "encryption")

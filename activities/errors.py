@@ -283,7 +283,8 @@ def _read_failure(error: BaseException) -> AzureFailure | None:
         odata = error.error
         code = (odata.code if odata else None) or _code_from_body(error) or ""
         message = (odata.message if odata else None) or error.reason or str(error.message or "")
-        headers = error.response.headers if error.response is not None else {}
+        response: Any = error.response
+        headers = response.headers if response is not None else {}
         return AzureFailure(
             status=error.status_code,
             code=code,
@@ -306,7 +307,8 @@ def _read_failure(error: BaseException) -> AzureFailure | None:
 
 def _code_from_body(error: HttpResponseError) -> str | None:
     try:
-        body = error.response.json() if error.response is not None else None
+        response: Any = error.response
+        body = response.json() if response is not None else None
     except Exception:  # a non-JSON body simply has no code
         return None
     if isinstance(body, dict) and isinstance(body.get("error"), dict):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 from kiota_abstractions.base_request_configuration import RequestConfiguration
 from msgraph import GraphServiceClient
@@ -24,8 +26,8 @@ from models import (
 MULTI_TENANT = "AzureADMultipleOrgs"
 
 
-def _create_if_missing() -> RequestConfiguration[None]:
-    config: RequestConfiguration[None] = RequestConfiguration()
+def _create_if_missing() -> RequestConfiguration[Any]:
+    config: RequestConfiguration[Any] = RequestConfiguration()
     config.headers.add("Prefer", "create-if-missing")
     return config
 
