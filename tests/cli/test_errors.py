@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from tests.cli.requests import as_flags, request_fields
@@ -78,3 +80,9 @@ async def test_help_documents_exit_codes() -> None:
     for code in ("0 ok", "1 operation failed", "2 bad input", "3 Temporal not reachable"):
         assert code in text
     assert "4 workflow not found" in text
+
+
+async def test_finished_commands_exit_cleanly(cli_env: dict[str, str]) -> None:
+    """A command that talked to Temporal exits 0, not with a crash while the interpreter ends."""
+    runs = await asyncio.gather(*(run_starter("list", "--json", env=cli_env) for _ in range(8)))
+    assert [run.code for run in runs] == [0] * 8
