@@ -145,3 +145,19 @@ def test_dockerfile_is_locked_slim_and_non_root() -> None:
     assert 'CMD ["python", "worker.py"]' in dockerfile
     ignored = (ROOT / ".dockerignore").read_text().split()
     assert {".env", ".venv", ".git"} <= set(ignored)
+
+
+def test_worker_environment_names_are_settings_the_worker_reads(compose: dict[str, Any]) -> None:
+    """Every variable given to the worker is one settings.py or codec.py reads; defaults agree."""
+    import codec
+    import settings
+
+    known = set(re.findall(r'"([A-Z][A-Z0-9_]+)"', (ROOT / "settings.py").read_text()))
+    known |= {codec.ENV_KEYS, codec.ENV_ACTIVE_KEY}
+    for name in ("worker", "demo"):
+        unknown = set(_env(compose, name)) - known
+        assert not unknown, f"{name} sets variables settings.py never reads: {sorted(unknown)}"
+    assert settings.DEFAULT_TASK_QUEUE == DEFAULT_TASK_QUEUE
+    assert {"AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_SUBSCRIPTION_ID"} <= set(
+        _env(compose, "worker")
+    )
