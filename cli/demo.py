@@ -123,7 +123,7 @@ async def _onboard_one_customer(
     client = await connect(target)
     workflow_id = (await operations.start_onboarding(client, target, request)).workflow_id
     console.print(f"[bold]2/5[/] started onboarding {workflow_id}")
-    console.print(f"    watch it live: {temporal.workflow_url(workflow_id)}")
+    console.print(f"    watch it live: {temporal.workflow_url(workflow_id)}", soft_wrap=True)
 
     async def worker_alive() -> None:
         if not worker.running:
@@ -171,5 +171,7 @@ async def _onboard_one_customer(
     console.print(
         f"customer notifications delivered to the emulator's webhook sink: {len(notices)}"
     )
-    console.print(f"[green]completed.[/] Temporal UI: {temporal.workflow_url(workflow_id)}")
+    console.print(
+        f"[green]completed.[/] Temporal UI: {temporal.workflow_url(workflow_id)}", soft_wrap=True
+    )
     return True
