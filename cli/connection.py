@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass
 
@@ -9,11 +10,17 @@ from temporalio.client import Client, WorkflowExecutionDescription, WorkflowHand
 from temporalio.service import RPCError, RPCStatusCode
 
 from cli.errors import CliError, ExitCode
-from codec import CodecConfigError, CodecKeys, data_converter
+from codec import CodecConfigError
+from settings import (
+    DEFAULT_NAMESPACE,
+    DEFAULT_TASK_QUEUE,
+    DEFAULT_TEMPORAL_ADDRESS,
+    SettingsError,
+    TemporalSettings,
+    connect_temporal,
+)
 
-DEFAULT_ADDRESS = "127.0.0.1:7233"
-DEFAULT_NAMESPACE = "default"
-DEFAULT_TASK_QUEUE = "cmk-onboarding"
+DEFAULT_ADDRESS = DEFAULT_TEMPORAL_ADDRESS
 
 
 @dataclass(frozen=True)
@@ -26,15 +33,16 @@ class TemporalTarget:
 
 
 async def connect(target: TemporalTarget) -> Client:
-    """A client using the same payload codec as the worker (PAYLOAD_CODEC_KEYS)."""
+    """A client set up like the worker's: TLS / API key and payload codec from the environment."""
     try:
-        converter = data_converter(CodecKeys.from_env(os.environ))
-    except CodecConfigError as error:
+        settings = TemporalSettings.from_env(os.environ)
+    except (SettingsError, CodecConfigError) as error:
         raise CliError(str(error), ExitCode.BAD_INPUT) from None
+    settings = dataclasses.replace(
+        settings, address=target.address, namespace=target.namespace, task_queue=target.task_queue
+    )
     try:
-        return await Client.connect(
-            target.address, namespace=target.namespace, data_converter=converter
-        )
+        return await connect_temporal(settings)
     except RuntimeError:
         raise unreachable(target.address) from None
 
