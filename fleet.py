@@ -1,6 +1,6 @@
 """Many onboardings at once against the emulator, with every customer's side scripted.
 
-The reliability tests and the benchmark drive fleets the same way: create customer tenants, start one
+The reliability tests and the benchmark drive fleets alike: create customer tenants, start one
 workflow each, play each customer's administrator once its workflow waits for them (consent, a vault
 with purge protection in the disks' region, an RSA key, the role assignment), send the key URL, and
 collect how each onboarding ended. `count_resources` reads the emulator to prove nothing was created
