@@ -61,6 +61,19 @@ def _positive_int(env: Mapping[str, str], name: str, default: int | None) -> int
     return value
 
 
+def _positive_float(env: Mapping[str, str], name: str) -> float | None:
+    raw = _get(env, name)
+    if raw is None:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r} must be a number, e.g. 0.3") from None
+    if not value > 0 or value == float("inf"):
+        raise SettingsError(f"{name}={raw!r} must be a number above 0; unset it for no limit")
+    return value
+
+
 def _port(env: Mapping[str, str], name: str) -> int | None:
     value = _positive_int(env, name, None)
     if value is not None and value > 65535:
@@ -221,6 +234,9 @@ class WorkerSettings:
     metrics_port: int | None = None
     max_concurrent_activities: int = 100
     max_concurrent_workflow_tasks: int = 100
+    # Server-side pace of the Azure-writes task queue (all workers together); None: unlimited.
+    # ARM allows 1,200 writes per hour per subscription: 0.3 leaves room for other callers.
+    azure_writes_per_second: float | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> WorkerSettings:
@@ -241,4 +257,5 @@ class WorkerSettings:
             max_concurrent_workflow_tasks=(
                 _positive_int(env, "MAX_CONCURRENT_WORKFLOW_TASKS", 100) or 100
             ),
+            azure_writes_per_second=_positive_float(env, "AZURE_WRITES_PER_SECOND"),
         )
