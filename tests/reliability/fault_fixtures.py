@@ -1,0 +1,223 @@
+"""Fault mixes and the analyses the fault, lost-response and load tests share.
+
+The shared stack fixtures (dev server, emulator process, worker factory) live in conftest.py;
+this module only knows what to inject and how to read the emulator's request log afterwards.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from emulator.control import FaultRule, IsvTenant, RequestRecord
+from fleet import Onboarding, Outcome, count_resources, duplicated_names
+
+# Faults go to the Azure APIs the worker calls (ARM and Graph), never to the token endpoint or the
+# admin API the test itself uses to play the customers.
+ARM = r"^/subscriptions/"
+GRAPH = r"^/v1\.0/"
+AZURE = r"^/(subscriptions|v1\.0)/"
+
+# Two throttle rules with different Retry-After values, so the gap check would catch a retry that
+# used a fixed delay that happens to fit one of them.
+ARM_RETRY_AFTER = 2
+GRAPH_RETRY_AFTER = 1
+# Clock granularity only: the emulator stamps a request when it arrives (time.time(), one clock for
+# both requests), and the 429 is answered before the worker even learns of it, so a retry paced by
+# Retry-After arrives strictly more than retry_after later. The tolerance covers the Temporal
+# server storing the retry's due time at millisecond precision and timer-wheel rounding, both far
+# below 50 ms; anything early by more than that is a retry that ignored Retry-After.
+CLOCK_GRANULARITY = 0.05
+
+
+def azure_fault_mix() -> list[FaultRule]:
+    """About a quarter of ARM and Graph requests faulted: 429, 500, 503, latency, drops.
+
+    Each rule draws independently, in order, so the share faulted is 1 - prod(1 - p) ~ 0.25.
+    """
+    return [
+        FaultRule(path_regex=ARM, kind="throttle", probability=0.08, retry_after=ARM_RETRY_AFTER),
+        # Graph sees fewer requests per onboarding than ARM; a higher share gives the gap check
+        # enough measurable Graph 429s in one batch.
+        FaultRule(
+            path_regex=GRAPH, kind="throttle", probability=0.12, retry_after=GRAPH_RETRY_AFTER
+        ),
+        FaultRule(path_regex=AZURE, kind="error", status=500, probability=0.05),
+        FaultRule(path_regex=AZURE, kind="error", status=503, probability=0.05, retry_after=1),
+        FaultRule(path_regex=AZURE, kind="latency", latency_ms=400, probability=0.06),
+        FaultRule(path_regex=AZURE, kind="drop", probability=0.04),
+    ]
+
+
+def azure_requests(records: Iterable[RequestRecord]) -> list[RequestRecord]:
+    """The worker's ARM and Graph requests in arrival order (the log is in completion order)."""
+    return sorted((r for r in records if re.match(AZURE, r.path)), key=lambda r: r.time)
+
+
+def faults_by_kind(records: Iterable[RequestRecord]) -> Counter[str]:
+    """How many requests each kind of fault hit; 429 and 5xx are told apart by status."""
+    counts: Counter[str] = Counter()
+    for record in records:
+        if record.fault is None:
+            continue
+        if record.fault == "error":
+            counts[f"error_{record.status}"] += 1
+        else:
+            counts[record.fault] += 1
+    return counts
+
+
+@dataclass(frozen=True)
+class ThrottleGap:
+    method: str
+    path: str
+    retry_after: float
+    gap: float
+
+
+def owner_markers(fleet: Sequence[Onboarding], outcomes_resources: Iterable[str]) -> list[str]:
+    """Strings that appear only in paths of one onboarding: tenant ids, DES names, app ids."""
+    markers = [o.customer.tenant_id.lower() for o in fleet]
+    markers += [o.request.des_name.lower() for o in fleet]
+    return markers + [m.lower() for m in outcomes_resources]
+
+
+def single_caller(path: str, markers: Sequence[str]) -> bool:
+    """True when only one onboarding ever calls `path`, so its next request is that caller's retry.
+
+    A long-running operation's status URL is unique to the create that started it. Paths of the
+    shared identity (app, its credentials, the identity) and of the subscription's feature are
+    called by every onboarding at once: the next request there may be another workflow's first.
+    """
+    lowered = path.lower()
+    return "/diskoperations/" in lowered or any(marker in lowered for marker in markers)
+
+
+def throttle_gaps(
+    records: Sequence[RequestRecord], retry_after_of: dict[str, float], markers: Sequence[str]
+) -> tuple[list[ThrottleGap], int]:
+    """For each 429 on a single-caller path, the time to the next request to the same method+path.
+
+    Returns the gaps and how many 429s were not measurable (shared path, or never called again,
+    e.g. an operation URL abandoned because the retried create started a new operation).
+    """
+    ordered = sorted(records, key=lambda r: r.time)
+    gaps: list[ThrottleGap] = []
+    unmeasured = 0
+    for index, record in enumerate(ordered):
+        if record.status != 429 or record.fault != "throttle":
+            continue
+        following = next(
+            (
+                later
+                for later in ordered[index + 1 :]
+                if later.method == record.method and later.path == record.path
+            ),
+            None,
+        )
+        if following is None or not single_caller(record.path, markers):
+            unmeasured += 1
+            continue
+        family = "graph" if record.path.startswith("/v1.0/") else "arm"
+        gaps.append(
+            ThrottleGap(
+                record.method, record.path, retry_after_of[family], following.time - record.time
+            )
+        )
+    return gaps, unmeasured
+
+
+def expected_resources(fleet: Sequence[Onboarding]) -> dict[str, int]:
+    """What a clean run leaves: one shared identity chain (if any onboarding shares it), one per
+    isolated onboarding, one DES per onboarding, and no test disk."""
+    isolated = sum(1 for o in fleet if o.request.policy.identity_mode == "isolated")
+    chains = isolated + (1 if isolated < len(fleet) else 0)
+    return {
+        "applications": chains,
+        "federated_credentials": chains,
+        "managed_identities": chains,
+        "disk_encryption_sets": len(fleet),
+        "disks": 0,
+    }
+
+
+RESOURCE_KINDS = (
+    "applications",
+    "federated_credentials",
+    "managed_identities",
+    "disk_encryption_sets",
+    "disks",
+)
+
+
+def resource_report(
+    before: dict[str, Any], after: dict[str, Any], isv: IsvTenant
+) -> tuple[dict[str, int], list[str]]:
+    """What the onboardings added to the ISV (the kinds expected_resources names; the ISV tenant
+    starts with the worker's own app registration), and every name that exists twice."""
+    old, new = count_resources(before, isv), count_resources(after, isv)
+    return {k: new.get(k, 0) - old.get(k, 0) for k in RESOURCE_KINDS}, duplicated_names(after, isv)
+
+
+def failures_of(outcomes: Iterable[Outcome]) -> list[str]:
+    return [f"{o.workflow_id}: {o.failure}" for o in outcomes if not o.completed]
+
+
+# --- temporary stack until tests/reliability/conftest.py lands -------------------------------
+import uuid  # noqa: E402
+from collections.abc import AsyncIterator  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+from temporalio.client import Client  # noqa: E402
+
+from cli.connection import TemporalTarget  # noqa: E402
+from emulator.runner import EmulatorProcess, start_emulator_process  # noqa: E402
+from local_stack import DevServer, WorkerProcess, worker_env  # noqa: E402
+
+
+@dataclass
+class FaultStack:
+    server: DevServer
+    emulator: EmulatorProcess
+    isv: IsvTenant
+    client: Client
+    target: TemporalTarget
+    root: Path
+    workers: list[WorkerProcess]
+
+    def start_workers(self, count: int, extra: dict[str, str] | None = None) -> None:
+        for _ in range(count):
+            env = worker_env(
+                self.server.address,
+                self.target.task_queue,
+                self.isv,
+                self.emulator.url,
+                self.emulator.ca_path,
+                extra=extra,
+            )
+            worker = WorkerProcess(env, self.root / f"worker-{len(self.workers)}.log")
+            worker.start()
+            self.workers.append(worker)
+
+
+@pytest.fixture
+async def fault_stack(tmp_path: Path) -> AsyncIterator[FaultStack]:
+    server = DevServer(db_file=tmp_path / "temporal.db", ui=False)
+    await server.start()
+    emulator = start_emulator_process(data_dir=tmp_path / "emulator", feature_delay=0.0)
+    isv = await emulator.control.create_isv_tenant()
+    client = await Client.connect(server.address)
+    target = TemporalTarget(server.address, "default", f"faults-{uuid.uuid4().hex[:8]}")
+    stack = FaultStack(server, emulator, isv, client, target, tmp_path, [])
+    try:
+        yield stack
+    finally:
+        for worker in stack.workers:
+            worker.stop()
+        await emulator.control.aclose()
+        emulator.stop()
+        server.stop()
