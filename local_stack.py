@@ -185,6 +185,8 @@ class WorkerProcess:
 
     env: dict[str, str]
     log_file: Path
+    # What the interpreter runs: worker.py, or another worker such as ("-m", "bench.floor_worker").
+    python_args: tuple[str, ...] = (str(REPO_ROOT / "worker.py"),)
     _process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
     _log: IO[bytes] | None = field(default=None, repr=False)
 
@@ -200,7 +202,7 @@ class WorkerProcess:
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
         self._log = open(self.log_file, "ab")  # noqa: SIM115 - closed in _closed()
         self._process = subprocess.Popen(
-            [sys.executable, str(REPO_ROOT / "worker.py")],
+            [sys.executable, *self.python_args],
             cwd=REPO_ROOT,
             env=self.env,
             stdout=self._log,

@@ -53,6 +53,7 @@ class ActivityName(StrEnum):
     GET_FEATURE = "get_feature"
     REGISTER_FEATURE = "register_feature"
     WAIT_FEATURE_REGISTERED = "wait_feature_registered"
+    ENSURE_FEATURE_REGISTERED = "ensure_feature_registered"
     REGISTER_PROVIDER = "register_provider"
     ENSURE_APPLICATION = "ensure_application"
     ENSURE_MANAGED_IDENTITY = "ensure_managed_identity"

@@ -8,9 +8,12 @@ from __future__ import annotations
 import asyncio
 import signal
 import sys
+from collections.abc import Callable, Sequence
 from datetime import timedelta
+from typing import Any
 
 import structlog
+from temporalio.client import Client
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.worker import Worker
 
@@ -19,6 +22,7 @@ from azure_clients import AzureClients
 from logging_setup import configure_logging
 from settings import SettingsError, WorkerSettings, connect_temporal
 from workflows import WORKFLOWS
+from workflows.task_queues import azure_writes_task_queue
 
 EXIT_BAD_SETTINGS = 2
 EXIT_TEMPORAL_UNREACHABLE = 3
@@ -54,30 +58,52 @@ async def run(settings: WorkerSettings) -> int:
     notifier = build_notifier(settings)
     try:
         async with AzureClients(settings.azure) as clients:
-            worker = Worker(
-                client,
-                task_queue=temporal.task_queue,
-                workflows=WORKFLOWS,
-                activities=build_activities(clients, notifier),
-                max_concurrent_activities=settings.max_concurrent_activities,
-                max_concurrent_workflow_tasks=settings.max_concurrent_workflow_tasks,
-                graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
-            )
-            await _run_until_signalled(worker, settings)
+            workers = build_workers(client, settings, build_activities(clients, notifier))
+            await _run_until_signalled(workers, settings)
     finally:
         await notifier.aclose()
     return 0
 
 
-async def _run_until_signalled(worker: Worker, settings: WorkerSettings) -> None:
+def build_workers(
+    client: Client, settings: WorkerSettings, activities: Sequence[Callable[..., Any]]
+) -> list[Worker]:
+    """The workflow worker, and the paced worker of the Azure-writes queue (same activities:
+    that queue only ever receives the write activities, see workflows/task_queues.py).
+    """
+    task_queue = settings.temporal.task_queue
+    common: dict[str, Any] = {
+        "activities": activities,
+        "max_concurrent_activities": settings.max_concurrent_activities,
+        "graceful_shutdown_timeout": GRACEFUL_SHUTDOWN,
+    }
+    writes_options: dict[str, Any] = {}
+    if settings.azure_writes_per_second is not None:
+        writes_options["max_task_queue_activities_per_second"] = settings.azure_writes_per_second
+    return [
+        Worker(
+            client,
+            task_queue=task_queue,
+            workflows=WORKFLOWS,
+            max_concurrent_workflow_tasks=settings.max_concurrent_workflow_tasks,
+            **common,
+        ),
+        Worker(client, task_queue=azure_writes_task_queue(task_queue), **common, **writes_options),
+    ]
+
+
+async def _run_until_signalled(workers: list[Worker], settings: WorkerSettings) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    running = asyncio.create_task(worker.run())
+    running = [asyncio.create_task(worker.run()) for worker in workers]
+    task_queue = settings.temporal.task_queue
     log.info(
         "worker started",
-        task_queue=settings.temporal.task_queue,
+        task_queue=task_queue,
+        azure_writes_task_queue=azure_writes_task_queue(task_queue),
+        azure_writes_per_second=settings.azure_writes_per_second,
         namespace=settings.temporal.namespace,
         address=settings.temporal.address,
         azure_mode=settings.azure.mode,
@@ -85,13 +111,17 @@ async def _run_until_signalled(worker: Worker, settings: WorkerSettings) -> None
         metrics_port=settings.metrics_port,
     )
     stopping = asyncio.create_task(stop.wait())
-    await asyncio.wait({running, stopping}, return_when=asyncio.FIRST_COMPLETED)
-    if not running.done():
-        log.info("shutting down", task_queue=settings.temporal.task_queue)
-        await worker.shutdown()
+    await asyncio.wait({*running, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    if not all(task.done() for task in running):
+        log.info("shutting down", task_queue=task_queue)
+        # Both drain at once: in-flight writes get the same grace period as everything else.
+        await asyncio.gather(
+            *(w.shutdown() for w, t in zip(workers, running, strict=True) if not t.done())
+        )
     stopping.cancel()
-    await running  # re-raises a worker failure
-    log.info("worker stopped", task_queue=settings.temporal.task_queue)
+    for task in running:
+        await task  # re-raises a worker failure
+    log.info("worker stopped", task_queue=task_queue)
 
 
 def main() -> int:

@@ -34,6 +34,7 @@ def build_activities(
         features.get_feature,
         features.register_feature,
         features.wait_feature_registered,
+        features.ensure_feature_registered,
         features.register_provider,
         graph.ensure_application,
         graph.ensure_federated_credential,

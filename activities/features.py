@@ -12,6 +12,8 @@ from azure_clients import PerSubscription
 from models import ActivityName, ErrorType, FeatureRef, FeatureState, ProviderRef
 
 REGISTERED = "Registered"
+# States in which a register POST is needed; Registering and Pending only need waiting.
+NEEDS_REGISTRATION = frozenset({"NotRegistered", "Unregistered", "Unregistering"})
 
 
 class FeatureActivities:
@@ -58,6 +60,34 @@ class FeatureActivities:
                 type=ErrorType.NOT_READY,
                 category=ApplicationErrorCategory.BENIGN,
             )
+        return FeatureState(state=state)
+
+    @activity.defn(name=ActivityName.ENSURE_FEATURE_REGISTERED)
+    async def ensure_feature_registered(self, ref: FeatureRef) -> FeatureState:
+        """Registered at first look: done. Else register (once), read back, and once Registered
+        re-register the provider so the flag propagates.
+
+        Until then a benign NOT_READY lets the retry policy poll: however long Azure takes, history
+        records one activity. A later attempt only follows an earlier one that did not find the
+        feature Registered, so it always ends with the provider re-registration.
+        """
+        state = await self._state(ref)
+        if state == REGISTERED and activity.info().attempt == 1:
+            return FeatureState(state=state)
+        if state in NEEDS_REGISTRATION:
+            with azure_errors(f"register feature {ref.namespace}/{ref.feature_name}"):
+                await self._features(ref.subscription_id).features.register(
+                    ref.namespace, ref.feature_name
+                )
+            # Often already settled: one read now can save a whole poll interval.
+            state = await self._state(ref)
+        if state != REGISTERED:
+            raise ApplicationError(
+                f"feature {ref.namespace}/{ref.feature_name} is {state}, not yet {REGISTERED}",
+                type=ErrorType.NOT_READY,
+                category=ApplicationErrorCategory.BENIGN,
+            )
+        await self.register_provider(ProviderRef(subscription_id=ref.subscription_id))
         return FeatureState(state=state)
 
     @activity.defn(name=ActivityName.REGISTER_PROVIDER)

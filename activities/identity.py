@@ -27,8 +27,15 @@ class ManagedIdentityActivities:
 
     @activity.defn(name=ActivityName.ENSURE_MANAGED_IDENTITY)
     async def ensure_managed_identity(self, spec: ManagedIdentitySpec) -> ManagedIdentityRef:
-        """PUT is idempotent, so no read first; 201 means this call created it."""
+        """Read first: the shared identity usually exists, and a read does not spend the
+        subscription's write budget (ten times smaller). PUT (idempotent) only when it is missing
+        or its tags differ; 201 means this call created it.
+        """
         client = self._msi(spec.subscription_id)
+        with azure_errors(f"read managed identity {spec.name}", missing_ok=True) as outcome:
+            found = await client.user_assigned_identities.get(spec.resource_group, spec.name)
+        if not outcome.missing and dict(found.tags or {}) == dict(spec.tags):
+            return _identity_ref(found, created=False)
         with azure_errors(f"ensure managed identity {spec.name}"):
             identity, status = await client.user_assigned_identities.create_or_update(
                 spec.resource_group,
@@ -36,13 +43,7 @@ class ManagedIdentityActivities:
                 {"location": spec.region, "tags": dict(spec.tags)},
                 cls=_with_status,
             )
-        return ManagedIdentityRef(
-            id=identity.id,
-            principal_id=identity.principal_id,
-            client_id=identity.client_id,
-            tenant_id=identity.tenant_id,
-            created=status == 201,
-        )
+        return _identity_ref(identity, created=status == 201)
 
     @activity.defn(name=ActivityName.DELETE_MANAGED_IDENTITY)
     async def delete_managed_identity(self, ref: ResourceRef) -> None:
@@ -51,3 +52,13 @@ class ManagedIdentityActivities:
         client = self._msi(arm_id.subscription_id)
         with azure_errors(f"delete managed identity {arm_id.name}", missing_ok=True):
             await client.user_assigned_identities.delete(arm_id.resource_group, arm_id.name)
+
+
+def _identity_ref(identity: Any, *, created: bool) -> ManagedIdentityRef:
+    return ManagedIdentityRef(
+        id=identity.id,
+        principal_id=identity.principal_id,
+        client_id=identity.client_id,
+        tenant_id=identity.tenant_id,
+        created=created,
+    )

@@ -35,6 +35,7 @@ with workflow.unsafe.imports_passed_through():
         EncryptionSetRef,
         ErrorType,
         FeatureRef,
+        FeatureState,
         FederatedCredentialRef,
         ManagedIdentityRef,
         OnboardingRequest,
@@ -52,6 +53,9 @@ with workflow.unsafe.imports_passed_through():
     from workflows.compensation import Leftovers, compensate
     from workflows.instructions import build_instructions, current_details
     from workflows.submissions import SubmissionRejected, parse_submission
+
+# Workflows started before this patch poll the feature with get/register/wait/provider activities.
+PATCH_ONE_FEATURE_ACTIVITY = "one-feature-registration-activity"
 
 WaitingFor = Literal["isv", "customer", "azure", "nobody"]
 NotificationKind = Literal[
@@ -222,20 +226,20 @@ class CmkOnboardingWorkflow:
             return "Skipped", _nothing()
         self._set_stage(Stage.REGISTERING_FEATURE, "azure")
         feature = FeatureRef(subscription_id=request.subscription_id)
+        timeout = request.feature_registration_timeout
+        if workflow.patched(PATCH_ONE_FEATURE_ACTIVITY):
+            # One activity instead of up to four: the registration path's history stays small.
+            state = await _within_registration_timeout(
+                request, steps.ensure_feature_registered(feature, timeout)
+            )
+            return state.state, _nothing()
         state = await steps.get_feature(feature)
         if state.state == "Registered":
             return state.state, _nothing()
         await steps.register_feature(feature)
-        try:
-            state = await steps.wait_feature_registered(
-                feature, request.feature_registration_timeout
-            )
-        except ActivityError as error:
-            # Out of time between polls the last NotReadyYet surfaces with retry state TIMEOUT.
-            timed_out = error.retry_state == RetryState.TIMEOUT
-            if not (timed_out or isinstance(error.cause, TemporalTimeoutError)):
-                raise
-            raise failures.feature_registration_timeout(request) from None
+        state = await _within_registration_timeout(
+            request, steps.wait_feature_registered(feature, timeout)
+        )
         return state.state, steps.register_provider(
             ProviderRef(subscription_id=request.subscription_id)
         )
@@ -453,6 +457,20 @@ class CmkOnboardingWorkflow:
 
 async def _nothing() -> None:
     return None
+
+
+async def _within_registration_timeout(
+    request: OnboardingRequest, polling: Coroutine[Any, Any, FeatureState]
+) -> FeatureState:
+    """The polled feature state; running out of time is the onboarding's failure, named so."""
+    try:
+        return await polling
+    except ActivityError as error:
+        # Out of time between polls the last NotReadyYet surfaces with retry state TIMEOUT.
+        timed_out = error.retry_state == RetryState.TIMEOUT
+        if not (timed_out or isinstance(error.cause, TemporalTimeoutError)):
+            raise
+        raise failures.feature_registration_timeout(request) from None
 
 
 async def _gather(*calls: Any) -> Any:

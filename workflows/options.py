@@ -45,6 +45,15 @@ FEATURE_POLL_RETRY = RetryPolicy(
     non_retryable_error_types=_NEVER_RETRY,
 )
 
+# One activity reads, registers and polls: quick retries for a transient error, then the poll pace.
+FEATURE_ENSURE_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=2),
+    backoff_coefficient=2.0,
+    maximum_interval=FEATURE_POLL_INTERVAL,
+    maximum_attempts=0,
+    non_retryable_error_types=_NEVER_RETRY,
+)
+
 # Notifications are best effort: a broken webhook must not stall the onboarding.
 NOTIFY_TIMEOUT = timedelta(seconds=30)
 NOTIFY_RETRY = RetryPolicy(

@@ -26,10 +26,18 @@ from models import (
     TestDiskSpec,
 )
 from workflows import options
+from workflows.task_queues import AZURE_WRITE_ACTIVITIES, azure_writes_task_queue
 
 # Every call waits for its activity to acknowledge cancellation: compensation then never races a
 # create still in flight, and the workflow never closes while one of its activities still runs.
 _WAIT = ActivityCancellationType.WAIT_CANCELLATION_COMPLETED
+
+
+def _queue(name: ActivityName) -> str | None:
+    """The paced writes queue for per-onboarding ARM writes; None: the workflow's own queue."""
+    if name in AZURE_WRITE_ACTIVITIES:
+        return azure_writes_task_queue(workflow.info().task_queue)
+    return None
 
 
 async def get_feature(ref: FeatureRef) -> FeatureState:
@@ -67,6 +75,20 @@ async def wait_feature_registered(ref: FeatureRef, give_up_after: timedelta) -> 
         retry_policy=options.FEATURE_POLL_RETRY,
         cancellation_type=_WAIT,
         summary=f"Wait until {ref.feature_name} is Registered (at most {give_up_after})",
+    )
+
+
+async def ensure_feature_registered(ref: FeatureRef, give_up_after: timedelta) -> FeatureState:
+    """Read, register if needed, poll through retries, re-register the provider: one activity."""
+    return await workflow.execute_activity(
+        ActivityName.ENSURE_FEATURE_REGISTERED,
+        ref,
+        result_type=FeatureState,
+        start_to_close_timeout=options.FEATURE_POLL_ATTEMPT_TIMEOUT,
+        schedule_to_close_timeout=give_up_after,
+        retry_policy=options.FEATURE_ENSURE_RETRY,
+        cancellation_type=_WAIT,
+        summary=f"Ensure feature {ref.feature_name} is Registered (at most {give_up_after})",
     )
 
 
@@ -122,6 +144,7 @@ async def create_encryption_set(spec: EncryptionSetSpec, attempt: int) -> Encryp
     return await workflow.execute_activity(
         ActivityName.CREATE_ENCRYPTION_SET,
         spec,
+        task_queue=_queue(ActivityName.CREATE_ENCRYPTION_SET),
         result_type=EncryptionSetRef,
         start_to_close_timeout=options.LONG_RUNNING_TIMEOUT,
         heartbeat_timeout=options.LONG_RUNNING_HEARTBEAT,
@@ -147,6 +170,7 @@ async def create_test_disk(spec: TestDiskSpec) -> TestDiskRef:
     return await workflow.execute_activity(
         ActivityName.CREATE_TEST_DISK,
         spec,
+        task_queue=_queue(ActivityName.CREATE_TEST_DISK),
         result_type=TestDiskRef,
         start_to_close_timeout=options.LONG_RUNNING_TIMEOUT,
         retry_policy=options.LONG_RUNNING_RETRY,
@@ -160,6 +184,7 @@ async def delete(name: ActivityName, resource_id: str, what: str) -> object:
     return await workflow.execute_activity(
         name,
         ResourceRef(id=resource_id),
+        task_queue=_queue(name),
         result_type=bool if name == ActivityName.DELETE_ENCRYPTION_SET else type(None),
         start_to_close_timeout=options.COMPENSATION_TIMEOUT,
         retry_policy=options.COMPENSATION_RETRY,

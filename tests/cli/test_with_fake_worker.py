@@ -24,6 +24,7 @@ from tests.cli.requests import as_flags, request_fields
 from tests.cli.starter_process import CliRun, run_starter
 from tests.workflows.fake_azure import FakeAzure
 from workflows import WORKFLOWS
+from workflows.task_queues import azure_writes_task_queue
 
 KEY_URL = "https://contosokv.vault.azure.net/keys/disk-key"
 
@@ -60,13 +61,25 @@ async def fake_stack(cli_server: DevServer) -> AsyncIterator[FakeStack]:
     client = await Client.connect(cli_server.address, data_converter=data_converter(None))
     task_queue = f"fake-{uuid.uuid4().hex[:8]}"
     fake = FakeAzure()
-    async with Worker(
-        client,
-        task_queue=task_queue,
-        workflows=WORKFLOWS,
-        activities=fake.activities(),
-        default_heartbeat_throttle_interval=timedelta(milliseconds=50),
-        max_heartbeat_throttle_interval=timedelta(milliseconds=50),
+    heartbeats = {
+        "default_heartbeat_throttle_interval": timedelta(milliseconds=50),
+        "max_heartbeat_throttle_interval": timedelta(milliseconds=50),
+    }
+    async with (
+        Worker(
+            client,
+            task_queue=task_queue,
+            workflows=WORKFLOWS,
+            activities=fake.activities(),
+            **heartbeats,
+        ),
+        # worker.py serves the Azure-writes queue too; so must this stand-in.
+        Worker(
+            client,
+            task_queue=azure_writes_task_queue(task_queue),
+            activities=fake.activities(),
+            **heartbeats,
+        ),
     ):
         yield FakeStack(
             {"TEMPORAL_ADDRESS": cli_server.address, "TEMPORAL_TASK_QUEUE": task_queue}, fake

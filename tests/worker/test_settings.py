@@ -111,3 +111,21 @@ def test_worker_settings_parse_numbers_and_choices() -> None:
     assert settings.max_concurrent_activities == 20
     assert settings.max_concurrent_workflow_tasks == 100
     assert settings.notifier_webhook_url == "https://hooks.example.com/cmk"
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"), [(None, None), (" ", None), ("0.33", 0.33), ("2", 2.0)]
+)
+def test_azure_writes_per_second_is_a_positive_rate_or_unlimited(
+    raw: str | None, expected: float | None
+) -> None:
+    """AZURE_WRITES_PER_SECOND paces the Azure-writes queue; unset or blank means no limit."""
+    env = {} if raw is None else {"AZURE_WRITES_PER_SECOND": raw}
+    assert WorkerSettings.from_env(env).azure_writes_per_second == expected
+
+
+@pytest.mark.parametrize("raw", ["0", "-1", "fast", "inf", "nan"])
+def test_azure_writes_per_second_rejects_what_is_not_a_rate(raw: str) -> None:
+    """Zero, negative, infinite or non-numeric rates name the variable and how to fix it."""
+    with pytest.raises(SettingsError, match="AZURE_WRITES_PER_SECOND"):
+        WorkerSettings.from_env({"AZURE_WRITES_PER_SECOND": raw})

@@ -25,6 +25,7 @@ import search_attributes
 from models import Stage, workflow_id_for
 from tests.workflows.fake_azure import FakeAzure
 from workflows import WORKFLOWS, CmkOnboardingWorkflow
+from workflows.task_queues import azure_writes_task_queue
 
 CUSTOMER_TENANT = "11111111-2222-3333-4444-555555555555"
 ISV_TENANT = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"
@@ -111,14 +112,26 @@ async def running(
     fake = fake or FakeAzure()
     request = make_request(**overrides)
     task_queue = f"tq-{uuid.uuid4()}"
-    async with Worker(
-        env.client,
-        task_queue=task_queue,
-        workflows=WORKFLOWS,
-        activities=fake.activities(),
-        # Heartbeats carry cancellation to blocked fakes: send them at once, not every 30 s.
-        default_heartbeat_throttle_interval=timedelta(milliseconds=50),
-        max_heartbeat_throttle_interval=timedelta(milliseconds=50),
+    # Heartbeats carry cancellation to blocked fakes: send them at once, not every 30 s.
+    heartbeats = {
+        "default_heartbeat_throttle_interval": timedelta(milliseconds=50),
+        "max_heartbeat_throttle_interval": timedelta(milliseconds=50),
+    }
+    async with (
+        Worker(
+            env.client,
+            task_queue=task_queue,
+            workflows=WORKFLOWS,
+            activities=fake.activities(),
+            **heartbeats,
+        ),
+        # The Azure writes run on their own queue, as in worker.py.
+        Worker(
+            env.client,
+            task_queue=azure_writes_task_queue(task_queue),
+            activities=fake.activities(),
+            **heartbeats,
+        ),
     ):
         handle = await env.client.start_workflow(
             CmkOnboardingWorkflow.run,

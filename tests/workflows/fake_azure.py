@@ -140,6 +140,26 @@ class FakeAzure:
         self.feature_state = "Registered"
         return FeatureState(state="Registered")
 
+    @activity.defn(name=ActivityName.ENSURE_FEATURE_REGISTERED)
+    async def ensure_feature_registered(self, ref: FeatureRef) -> FeatureState:
+        """Like the real one: done at first look, else polled by retries, then the provider."""
+        attempt = activity.info().attempt
+        if attempt == 1:
+            await self._enter(ActivityName.ENSURE_FEATURE_REGISTERED, ref)
+            if self.feature_state == "Registered":
+                return FeatureState(state="Registered")
+        if self.polls_until_registered < 0 or attempt <= self.polls_until_registered:
+            raise ApplicationError(
+                "feature is Registering",
+                type=ErrorType.NOT_READY,
+                category=ApplicationErrorCategory.BENIGN,
+            )
+        self.feature_state = "Registered"
+        await self._enter(
+            ActivityName.REGISTER_PROVIDER, ProviderRef(subscription_id=ref.subscription_id)
+        )
+        return FeatureState(state="Registered")
+
     @activity.defn(name=ActivityName.REGISTER_PROVIDER)
     async def register_provider(self, ref: ProviderRef) -> str:
         await self._enter(ActivityName.REGISTER_PROVIDER, ref)
@@ -238,6 +258,7 @@ class FakeAzure:
             self.get_feature,
             self.register_feature,
             self.wait_feature_registered,
+            self.ensure_feature_registered,
             self.register_provider,
             self.ensure_application,
             self.ensure_managed_identity,

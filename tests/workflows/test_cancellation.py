@@ -34,7 +34,7 @@ def deletions(fake: FakeAzure) -> list[tuple[str, str]]:
 @pytest.mark.parametrize(
     ("blocked", "stage", "feature_state"),
     [
-        (A.WAIT_FEATURE_REGISTERED, Stage.REGISTERING_FEATURE, "NotRegistered"),
+        (A.ENSURE_FEATURE_REGISTERED, Stage.REGISTERING_FEATURE, "NotRegistered"),
         (A.ENSURE_MANAGED_IDENTITY, Stage.ENSURING_IDENTITY, "Registered"),
     ],
 )
