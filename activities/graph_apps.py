@@ -7,6 +7,9 @@ from typing import Any
 import httpx
 from kiota_abstractions.base_request_configuration import RequestConfiguration
 from msgraph import GraphServiceClient
+from msgraph.generated.applications_with_unique_name import (
+    applications_with_unique_name_request_builder as unique_name_builder,
+)
 from msgraph.generated.models.application import Application
 from msgraph.generated.models.federated_identity_credential import FederatedIdentityCredential
 from temporalio import activity
@@ -32,6 +35,21 @@ def _create_if_missing() -> RequestConfiguration[Any]:
     return config
 
 
+def _by_unique_name(
+    graph: GraphServiceClient, unique_name: str
+) -> unique_name_builder.ApplicationsWithUniqueNameRequestBuilder:
+    """`graph.applications_with_unique_name(name)`, minus its race.
+
+    The SDK method writes the name into the client's own path-parameter dict, which every request
+    builder shares, and kiota expands the URL only after awaiting the token. Two activities in one
+    worker could then both address the name set last: an isolated onboarding read or upserted the
+    shared application (or another customer's). A private copy per request keeps each name apart.
+    """
+    return unique_name_builder.ApplicationsWithUniqueNameRequestBuilder(
+        graph.request_adapter, dict(graph.path_parameters), unique_name
+    )
+
+
 class GraphActivities:
     """Idempotent Graph writes: an upsert by uniqueName, never a bare retried POST /applications."""
 
@@ -40,7 +58,7 @@ class GraphActivities:
 
     async def _application(self, unique_name: str) -> Application | None:
         with azure_errors(f"read application {unique_name}", missing_ok=True):
-            return await self._graph.applications_with_unique_name(unique_name).get()
+            return await _by_unique_name(self._graph, unique_name).get()
         return None
 
     @activity.defn(name=ActivityName.ENSURE_APPLICATION)
@@ -50,7 +68,7 @@ class GraphActivities:
         if existing is not None and existing.sign_in_audience == MULTI_TENANT:
             return _application_ref(existing, spec, created=False)
         with azure_errors(f"upsert application {spec.unique_name}"):
-            upserted = await self._graph.applications_with_unique_name(spec.unique_name).patch(
+            upserted = await _by_unique_name(self._graph, spec.unique_name).patch(
                 Application(display_name=spec.display_name, sign_in_audience=MULTI_TENANT),
                 request_configuration=_create_if_missing(),
             )
