@@ -14,6 +14,7 @@ from typing import Any
 
 from emulator.control import FaultRule, IsvTenant, RequestRecord
 from fleet import Onboarding, Outcome, count_resources, duplicated_names
+from workflows import plan
 
 # Faults go to the Azure APIs the worker calls (ARM and Graph), never to the token endpoint or the
 # admin API the test itself uses to play the customers.
@@ -160,6 +161,45 @@ def resource_report(
     starts with the worker's own app registration), and every name that exists twice."""
     old, new = count_resources(before, isv), count_resources(after, isv)
     return {k: new.get(k, 0) - old.get(k, 0) for k in RESOURCE_KINDS}, duplicated_names(after, isv)
+
+
+def wiring_problems(
+    snapshot: dict[str, Any], fleet: Sequence[Onboarding], isv: IsvTenant
+) -> list[str]:
+    """Each onboarding's DES trusts its own chain: the app and identity its mode names, and that
+    app's one federated credential trusts that identity. Counts alone miss a credential put on
+    the wrong app: the totals stay the same."""
+    apps = {
+        str(a.get("uniqueName", "")).lower(): a
+        for a in snapshot["tenants"][isv.tenant_id.lower()]["applications"].values()
+    }
+    resources = snapshot["resources"]
+    problems: list[str] = []
+    for onboarding in fleet:
+        request = onboarding.request
+        app = apps.get(plan.app_unique_name(request).lower())
+        identity = resources.get(plan.identity_id(request).lower())
+        des = resources.get(plan.encryption_set_id(request).lower())
+        if app is None or identity is None or des is None:
+            problems.append(f"{onboarding.workflow_id}: app, identity or DES missing")
+            continue
+        principal = identity["properties"]["principalId"]
+        credentials = app.get("federatedIdentityCredentials", [])
+        if [c["subject"] for c in credentials] != [principal]:
+            problems.append(
+                f"{onboarding.workflow_id}: app {app['uniqueName']} has credentials for "
+                f"{[c['subject'] for c in credentials]}, expected only {principal}"
+            )
+        if des["properties"].get("federatedClientId") != app["appId"]:
+            problems.append(
+                f"{onboarding.workflow_id}: DES federatedClientId "
+                f"{des['properties'].get('federatedClientId')} is not {app['appId']}"
+            )
+        if [i.lower() for i in des["identity"]["userAssignedIdentities"]] != [
+            identity["id"].lower()
+        ]:
+            problems.append(f"{onboarding.workflow_id}: DES does not use {identity['id']}")
+    return problems
 
 
 def failures_of(outcomes: Iterable[Outcome]) -> list[str]:

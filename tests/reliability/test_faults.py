@@ -28,6 +28,7 @@ from tests.reliability.fault_fixtures import (
     owner_markers,
     resource_report,
     throttle_gaps,
+    wiring_problems,
 )
 
 SEED = 20261128
@@ -62,6 +63,7 @@ async def test_concurrent_onboardings_complete_through_azure_faults_without_dupl
     counts, duplicates = resource_report(before, snapshot, stack.isv)
     assert duplicates == []
     assert counts == expected_resources(fleet)
+    assert wiring_problems(snapshot, fleet, stack.isv) == []
 
     faults = faults_by_kind(records)
     share = sum(faults.values()) / len(records)
