@@ -1,0 +1,1 @@
+"""Benchmark harness: `uv run python -m bench` (see README, section Performance)."""

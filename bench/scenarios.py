@@ -1,0 +1,239 @@
+"""The measured scenarios: warm-up, throughput beside the floor, parked onboardings, throttling."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import fleet
+from bench import azure_calls
+from bench.azure_calls import AzureCalls, count_calls
+from bench.driver import DRIVER_CONCURRENCY, RunResult, drive, floor_jobs, onboarding_jobs
+from bench.proc import CpuSample, peak_rss_mb, rss_mb
+from bench.stack import BenchStack
+from cli import operations
+from cli.connection import TemporalTarget
+from emulator.control import IsvTenant
+from local_stack import DEFAULT_NAMESPACE, WorkerProcess
+from models import SIGNAL_CUSTOMER_SETUP_COMPLETE, CustomerSetupComplete, Stage
+
+HISTORY_SAMPLES = 3
+
+
+@dataclass
+class OnboardingWorker:
+    """A worker.py process for one fresh ISV, warmed up: shared identity exists, feature on."""
+
+    isv: IsvTenant
+    process: WorkerProcess
+    task_queue: str
+    app_id: str
+    registration_events: int
+    shared_calls: AzureCalls
+
+    @property
+    def target(self) -> TemporalTarget:
+        return TemporalTarget("", DEFAULT_NAMESPACE, self.task_queue)
+
+
+@dataclass
+class Throughput:
+    size: int
+    ours: RunResult
+    floor: RunResult | None
+    calls: AzureCalls
+    history_events: int
+    peak_rss_mb: float
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+async def _calls_since(stack: BenchStack, since: float, isv: IsvTenant) -> AzureCalls:
+    records = [r for r in await stack.control.requests() if r.time >= since]
+    return count_calls(records, {isv.tenant_id, isv.subscription_id})
+
+
+async def _events(stack: BenchStack, workflow_id: str) -> int:
+    history = await stack.client.get_workflow_handle(workflow_id).fetch_history()
+    return len(history.events)
+
+
+async def start_onboarding_worker(
+    stack: BenchStack, name: str, extra: dict[str, str] | None = None
+) -> OnboardingWorker:
+    """A fresh ISV and its worker, then one onboarding through the cold path.
+
+    That first onboarding registers the preview feature and creates the shared identity (app,
+    managed identity, federated credential); its calls are the ISV's one-off cost.
+    """
+    isv = await stack.new_isv()
+    process, task_queue = await stack.start_worker(name, isv, extra=extra)
+    since = time.time()
+    customer = await stack.control.create_customer_tenant(display_name="Warm-up customer")
+    onboarding = fleet.Onboarding(
+        customer, fleet.onboarding_request(isv, customer, f"des-{customer.tenant_id[:8]}")
+    )
+    target = TemporalTarget(stack.temporal_address, DEFAULT_NAMESPACE, task_queue)
+    await operations.start_onboarding(stack.client, target, onboarding.request)
+    while (status := await fleet.status_of(stack.client, onboarding.workflow_id)).stage != (
+        Stage.AWAITING_CUSTOMER
+    ):
+        assert status.stage not in (Stage.FAILED, Stage.CANCELLED), status.last_failure
+        await asyncio.sleep(0.1)
+    assert status.instructions is not None
+    app_id = status.instructions.app_id
+    key_url = await fleet.prepare_customer(stack.control, onboarding, app_id)
+    handle = stack.client.get_workflow_handle(onboarding.workflow_id)
+    await handle.signal(
+        SIGNAL_CUSTOMER_SETUP_COMPLETE,
+        CustomerSetupComplete(key_url=key_url, customer_tenant_id=customer.tenant_id),
+    )
+    await handle.result()
+    return OnboardingWorker(
+        isv=isv,
+        process=process,
+        task_queue=task_queue,
+        app_id=app_id,
+        registration_events=await _events(stack, onboarding.workflow_id),
+        shared_calls=await _calls_since(stack, since, isv),
+    )
+
+
+async def _prepared_fleet(
+    stack: BenchStack, worker: OnboardingWorker, size: int
+) -> list[tuple[fleet.Onboarding, str]]:
+    """`size` customers who have already consented, made a vault and key, and granted the role."""
+    onboardings = await fleet.new_fleet(stack.control, worker.isv, size)
+    limit = asyncio.Semaphore(DRIVER_CONCURRENCY)
+
+    async def prepare(onboarding: fleet.Onboarding) -> tuple[fleet.Onboarding, str]:
+        async with limit:
+            return onboarding, await fleet.prepare_customer(
+                stack.control, onboarding, worker.app_id
+            )
+
+    return list(await asyncio.gather(*(prepare(o) for o in onboardings)))
+
+
+async def run_onboardings(
+    stack: BenchStack, worker: OnboardingWorker, size: int, *, within: float
+) -> tuple[RunResult, AzureCalls, int]:
+    """`size` onboardings whose customers answer at once: timing, Azure calls, history size."""
+    prepared = await _prepared_fleet(stack, worker, size)
+    target = TemporalTarget(stack.temporal_address, DEFAULT_NAMESPACE, worker.task_queue)
+    since = time.time()
+    result = await drive(
+        stack.client,
+        worker.task_queue,
+        onboarding_jobs(stack.client, target, prepared),
+        within=within,
+    )
+    calls = await _calls_since(stack, since, worker.isv)
+    completed = [w for w in result.closed_at if w not in result.failed][:HISTORY_SAMPLES]
+    events = max([await _events(stack, w) for w in completed], default=0)
+    return result, calls, events
+
+
+async def run_floor(stack: BenchStack, task_queue: str, size: int, *, within: float) -> RunResult:
+    return await drive(
+        stack.client, task_queue, floor_jobs(stack.client, task_queue, size), within=within
+    )
+
+
+@dataclass(frozen=True)
+class Parked:
+    size: int
+    rss_mb: float
+    peak_rss_mb: float
+    cpu_percent: float
+    window: float
+
+
+async def run_parked(stack: BenchStack, size: int, *, window: float, within: float) -> Parked:
+    """`size` onboardings waiting for customers who do not answer; the worker should idle."""
+    worker = await start_onboarding_worker(stack, "parked")
+    onboardings = await fleet.new_fleet(stack.control, worker.isv, size)
+    target = TemporalTarget(stack.temporal_address, DEFAULT_NAMESPACE, worker.task_queue)
+    limit = asyncio.Semaphore(DRIVER_CONCURRENCY)
+
+    async def start(onboarding: fleet.Onboarding) -> None:
+        async with limit:
+            await operations.start_onboarding(stack.client, target, onboarding.request)
+
+    await asyncio.gather(*(start(o) for o in onboardings))
+    query = f'CmkStage = "{Stage.AWAITING_CUSTOMER.value}" AND TaskQueue = "{worker.task_queue}"'
+    async with asyncio.timeout(within):
+        # The warm-up onboarding completed, so only this fleet can be waiting.
+        while (await stack.client.count_workflows(query)).count < size:  # noqa: ASYNC110
+            await asyncio.sleep(0.5)  # polling the server: there is no event to wait on
+    pid = worker.process.pid
+    assert pid is not None
+    before = CpuSample.now(pid)
+    await asyncio.sleep(window)
+    after = CpuSample.now(pid)
+    parked = Parked(size, rss_mb(pid), peak_rss_mb(pid), after.percent_since(before), window)
+
+    async def terminate(onboarding: fleet.Onboarding) -> None:
+        async with limit:
+            await stack.client.get_workflow_handle(onboarding.workflow_id).terminate("bench done")
+
+    await asyncio.gather(*(terminate(o) for o in onboardings))
+    stack.stop_worker(worker.process)
+    return parked
+
+
+@dataclass(frozen=True)
+class Throttled:
+    size: int
+    quota_per_minute: int
+    writes_per_second: float | None
+    result: RunResult
+    calls: AzureCalls
+
+    @property
+    def write_share_of_quota(self) -> float:
+        return self.calls.writes_per_minute() / self.quota_per_minute
+
+    @property
+    def throttled_share_of_writes(self) -> float:
+        return self.calls.throttled / self.calls.writes if self.calls.writes else 0.0
+
+
+async def run_throttled(
+    stack: BenchStack,
+    size: int,
+    *,
+    quota_per_minute: int,
+    writes_per_second: float | None,
+    within: float,
+) -> Throttled:
+    """`size` onboardings against a per-subscription write quota, paced by the writes queue."""
+    extra = (
+        {} if writes_per_second is None else {"AZURE_WRITES_PER_SECOND": f"{writes_per_second:g}"}
+    )
+    worker = await start_onboarding_worker(stack, "throttled", extra)
+    prepared = await _prepared_fleet(stack, worker, size)
+    target = TemporalTarget(stack.temporal_address, DEFAULT_NAMESPACE, worker.task_queue)
+    await stack.control.set_write_quota(worker.isv.subscription_id, quota_per_minute)
+    try:
+        since = time.time()
+        result = await drive(
+            stack.client,
+            worker.task_queue,
+            onboarding_jobs(stack.client, target, prepared),
+            within=within,
+        )
+        calls = await _calls_since(stack, since, worker.isv)
+    finally:
+        await stack.control.set_write_quota(worker.isv.subscription_id, None)
+    stack.stop_worker(worker.process)
+    return Throttled(size, quota_per_minute, writes_per_second, result, calls)
+
+
+def peak_rss(worker: OnboardingWorker) -> float:
+    assert worker.process.pid is not None
+    return peak_rss_mb(worker.process.pid)
+
+
+__all__ = ["azure_calls"]
