@@ -237,6 +237,11 @@ class WorkerSettings:
     # Server-side pace of the Azure-writes task queue (all workers together); None: unlimited.
     # ARM allows 1,200 writes per hour per subscription: 0.3 leaves room for other callers.
     azure_writes_per_second: float | None = None
+    # Workflows kept in memory between tasks; an evicted one is replayed from history when it wakes.
+    max_cached_workflows: int = 1000
+    # The SDK's sandbox re-imports the workflow module per run (about 180 KB per cached workflow);
+    # off, determinism rests on the replay tests, which always run sandboxed.
+    workflow_sandbox: bool = True
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> WorkerSettings:
@@ -258,4 +263,6 @@ class WorkerSettings:
                 _positive_int(env, "MAX_CONCURRENT_WORKFLOW_TASKS", 100) or 100
             ),
             azure_writes_per_second=_positive_float(env, "AZURE_WRITES_PER_SECOND"),
+            max_cached_workflows=_positive_int(env, "MAX_CACHED_WORKFLOWS", 1000) or 1000,
+            workflow_sandbox=_choice(env, "WORKFLOW_SANDBOX", ("on", "off"), "on") == "on",
         )
