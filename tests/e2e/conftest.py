@@ -6,6 +6,7 @@ import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,9 +47,13 @@ async def assert_eventually(
         await asyncio.sleep(0.3)
 
 
-@pytest.fixture(scope="session")
-async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack]:
-    root: Path = tmp_path_factory.mktemp("e2e")
+@asynccontextmanager
+async def running_stack(root: Path) -> AsyncIterator[Stack]:
+    """Dev server, emulator process, seeded ISV tenant and worker.py under `root`, then stopped.
+
+    The e2e session fixture and other suites that need their own real stack (tests/reliability)
+    start it the same way through this.
+    """
     server = DevServer(db_file=root / "temporal.db", ui=False)
     await server.start()
     emulator = start_emulator_process(data_dir=root / "emulator", feature_delay=0.2)
@@ -71,6 +76,12 @@ async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack
         await emulator.control.aclose()
         emulator.stop()
         server.stop()
+
+
+@pytest.fixture(scope="session")
+async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack]:
+    async with running_stack(tmp_path_factory.mktemp("e2e")) as started:
+        yield started
 
 
 @pytest.fixture
