@@ -15,7 +15,7 @@ from typing import Any
 import structlog
 from temporalio.client import Client
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
-from temporalio.worker import Worker
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from activities import LogNotifier, Notifier, WebhookNotifier, build_activities
 from azure_clients import AzureClients
@@ -77,6 +77,9 @@ def build_workers(
         "max_concurrent_activities": settings.max_concurrent_activities,
         "graceful_shutdown_timeout": GRACEFUL_SHUTDOWN,
     }
+    workflow_options: dict[str, Any] = {}
+    if not settings.workflow_sandbox:
+        workflow_options["workflow_runner"] = UnsandboxedWorkflowRunner()
     writes_options: dict[str, Any] = {}
     if settings.azure_writes_per_second is not None:
         writes_options["max_task_queue_activities_per_second"] = settings.azure_writes_per_second
@@ -86,6 +89,8 @@ def build_workers(
             task_queue=task_queue,
             workflows=WORKFLOWS,
             max_concurrent_workflow_tasks=settings.max_concurrent_workflow_tasks,
+            max_cached_workflows=settings.max_cached_workflows,
+            **workflow_options,
             **common,
         ),
         Worker(client, task_queue=azure_writes_task_queue(task_queue), **common, **writes_options),
