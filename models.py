@@ -12,7 +12,15 @@ from enum import StrEnum
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    ValidationError,
+    field_validator,
+)
 
 FEATURE_NAMESPACE = "Microsoft.Compute"
 FEATURE_NAME = "EncryptionAtRestWithCrossTenantKey"
@@ -22,6 +30,8 @@ SIGNAL_CUSTOMER_SETUP_COMPLETE = "customer_setup_complete"
 UPDATE_SUBMIT_CUSTOMER_SETUP = "submit_customer_setup"
 QUERY_STATUS = "status"
 
+NIL_GUID = "00000000-0000-0000-0000-000000000000"
+# Validators use fullmatch: with match(), '$' also accepts a trailing newline ("eastus-des\n").
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 _DES_NAME = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
 # ARM resource group rule: 1-90 of letters, digits, '_', '-', '.', '(' and ')', not ending in '.'.
@@ -127,6 +137,9 @@ def key_url_problem(key_url: str, policy: Policy = DEFAULT_POLICY) -> str | None
     expected = "expected https://<vault>.vault.azure.net/keys/<name>[/<version>]"
     if len(key_url) > 512:
         return f"is longer than 512 characters; {expected}"
+    # urlsplit silently drops surrounding spaces and embedded tabs/newlines; Azure would not.
+    if any(c.isspace() or not c.isprintable() for c in key_url):
+        return f"must not contain spaces or control characters; {expected}"
     try:
         parts = urlsplit(key_url)
         port = parts.port
@@ -139,13 +152,13 @@ def key_url_problem(key_url: str, policy: Policy = DEFAULT_POLICY) -> str | None
     if suffix is None:
         hosts = " or ".join(f"*{s}" for s in policy.key_host_suffixes)
         return f"host '{host}' is not a Key Vault or Managed HSM host ({hosts}); {expected}"
-    if not _VAULT_LABEL.match(host.removesuffix(suffix)):
+    if not _VAULT_LABEL.fullmatch(host.removesuffix(suffix)):
         return f"vault name in host '{host}' must be 3-24 letters, digits and '-'; {expected}"
     if parts.username or parts.password or port not in (None, 443):
         return f"must not carry credentials or a port; {expected}"
     if parts.query or parts.fragment:
         return f"must not have a query string or fragment; {expected}"
-    if not _KEY_PATH.match(parts.path) or ".." in parts.path or "//" in parts.path:
+    if not _KEY_PATH.fullmatch(parts.path) or ".." in parts.path or "//" in parts.path:
         return f"path '{parts.path}' is not /keys/<name>[/<32-hex version>]; {expected}"
     return None
 
@@ -194,8 +207,10 @@ class OnboardingRequest(_Strict):
     @field_validator("customer_tenant_id", "isv_tenant_id", "subscription_id")
     @classmethod
     def _guid(cls, value: str) -> str:
-        if not _GUID.match(value):
-            raise ValueError("must be a GUID like 00000000-0000-0000-0000-000000000000")
+        if not _GUID.fullmatch(value):
+            raise ValueError("must be a GUID like 6f1c1a36-3f1e-4a0b-9a55-0e8a1c2b3d4e")
+        if value == NIL_GUID:
+            raise ValueError("must not be the nil GUID 00000000-0000-0000-0000-000000000000")
         return value.lower()
 
     @field_validator("customer_name")
@@ -208,7 +223,7 @@ class OnboardingRequest(_Strict):
     @field_validator("resource_group")
     @classmethod
     def _resource_group(cls, value: str) -> str:
-        if not _RESOURCE_GROUP.match(value):
+        if not _RESOURCE_GROUP.fullmatch(value):
             raise ValueError(
                 "must be 1-90 letters, digits, '_', '-', '.', '(' or ')' and not end with '.'"
             )
@@ -217,22 +232,24 @@ class OnboardingRequest(_Strict):
     @field_validator("des_name")
     @classmethod
     def _des_name(cls, value: str) -> str:
-        if not _DES_NAME.match(value):
+        if not _DES_NAME.fullmatch(value):
             raise ValueError("must be 1-80 characters of letters, digits, '_' and '-'")
         return value
 
     @field_validator("identity_name")
     @classmethod
     def _identity_name(cls, value: str) -> str:
-        if not _IDENTITY_NAME.match(value):
+        if not _IDENTITY_NAME.fullmatch(value):
             raise ValueError("must be 3-128 letters, digits, '-' or '_', starting alphanumeric")
         return value
 
     @field_validator("app_unique_name")
     @classmethod
     def _app_unique_name(cls, value: str) -> str:
-        if not _APP_UNIQUE_NAME.match(value):
-            raise ValueError("must be 1-120 letters, digits, '.', '_' or '-', starting alphanumeric")
+        if not _APP_UNIQUE_NAME.fullmatch(value):
+            raise ValueError(
+                "must be 1-120 letters, digits, '.', '_' or '-', starting alphanumeric"
+            )
         return value
 
     @field_validator("region")
@@ -247,6 +264,14 @@ class OnboardingRequest(_Strict):
         """Field errors that depend on the policy rather than on a field alone."""
         problems: list[tuple[str, str]] = []
         policy = self.policy
+        if self.customer_tenant_id == self.isv_tenant_id:
+            problems.append(
+                (
+                    "customer_tenant_id",
+                    "is the ISV tenant itself; a cross-tenant key lives in the customer's "
+                    "own tenant",
+                )
+            )
         if self.region not in policy.supported_regions:
             problems.append(
                 (
@@ -256,9 +281,10 @@ class OnboardingRequest(_Strict):
                 )
             )
         if self.disk_sku not in policy.known_disk_skus:
+            usable = [s for s in policy.known_disk_skus if s not in policy.unsupported_disk_skus]
             problems.append(
                 ("disk_sku", f"'{self.disk_sku}' is not a managed disk SKU; use one of "
-                 f"{', '.join(s for s in policy.known_disk_skus if s not in policy.unsupported_disk_skus)}")
+                 f"{', '.join(usable)}")
             )
         elif self.disk_sku in policy.unsupported_disk_skus:
             problems.append(
@@ -300,7 +326,10 @@ def parse_request(raw: Any) -> OnboardingRequest:
         request = OnboardingRequest.model_validate(raw)
     except ValidationError as error:
         raise RequestInvalid(
-            [(".".join(str(p) for p in e["loc"]) or "request", _friendly(e)) for e in error.errors()]
+            [
+                (".".join(str(p) for p in e["loc"]) or "request", _friendly(e))
+                for e in error.errors()
+            ]
         ) from None
     if problems := request.policy_problems():
         raise RequestInvalid(problems)
