@@ -1,7 +1,7 @@
 """The async Azure SDK clients the activities use, built once per worker from AzureSettings.
 
     async with AzureClients(settings.azure) as clients:
-        compute = clients.compute(subscription_id)   # one client per surface and subscription
+        resources = clients.resources(subscription_id)   # one client per surface and subscription
         graph = clients.graph
 
 Retries: Temporal owns throttling. azure-core and kiota's RetryHandler would otherwise retry a 429
@@ -24,7 +24,6 @@ from azure.core.credentials_async import AsyncTokenCredential
 from azure.core.pipeline import PipelineResponse
 from azure.core.pipeline.policies import AsyncRetryPolicy
 from azure.identity.aio import ClientSecretCredential, DefaultAzureCredential
-from azure.mgmt.compute.aio import ComputeManagementClient
 from azure.mgmt.msi.aio import ManagedServiceIdentityClient
 from azure.mgmt.resource.features.aio import FeatureClient
 from azure.mgmt.resource.resources.aio import ResourceManagementClient
@@ -91,9 +90,6 @@ class AzureClients:
         self.msi: PerSubscription[ManagedServiceIdentityClient] = PerSubscription(
             lambda sub: ManagedServiceIdentityClient(self.credential, sub, **self._arm_options)
         )
-        self.compute: PerSubscription[ComputeManagementClient] = PerSubscription(
-            lambda sub: ComputeManagementClient(self.credential, sub, **self._arm_options)
-        )
         self._http, self.graph = _graph_client(settings, self.credential)
 
     async def __aenter__(self) -> AzureClients:
@@ -108,7 +104,7 @@ class AzureClients:
         await self.aclose()
 
     async def aclose(self) -> None:
-        for clients in (self.features, self.resources, self.msi, self.compute):
+        for clients in (self.features, self.resources, self.msi):
             await clients.aclose()
         await self._http.aclose()
         await self.credential.close()

@@ -25,9 +25,9 @@ def build_activities(
     graph = GraphActivities(clients.graph)
     identity = ManagedIdentityActivities(clients.msi)
     encryption = (
-        EncryptionActivities(clients.compute, poll_seconds=poll_seconds)
+        EncryptionActivities(clients.resources, poll_seconds=poll_seconds)
         if poll_seconds is not None
-        else EncryptionActivities(clients.compute)
+        else EncryptionActivities(clients.resources)
     )
     notify = NotifierActivities(notifier)
     return [

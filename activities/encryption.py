@@ -1,11 +1,15 @@
-"""Disk encryption sets and the test disk that proves the cross-tenant key works (DiskRP)."""
+"""Disk encryption sets and the test disk that proves the cross-tenant key works (DiskRP).
+
+The calls go through ARM's generic by-id resource API (azure-mgmt-resource, already loaded for the
+provider registration): the same URLs, bodies and long-running operations as azure-mgmt-compute,
+without that package's models module, which alone keeps about 85 MB resident in every worker.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from azure.mgmt.compute.aio import ComputeManagementClient
-from azure.mgmt.compute.models import Disk, DiskEncryptionSet
+from azure.mgmt.resource.resources.aio import ResourceManagementClient
 from temporalio import activity
 
 from activities.arm_ids import parse_arm_id
@@ -30,8 +34,17 @@ from models import (
 
 DES_TYPE = "Microsoft.Compute/diskEncryptionSets"
 DISK_TYPE = "Microsoft.Compute/disks"
-# Fallback only: the SDK's poller follows Retry-After / retry-after-ms when Azure sends them.
+# DiskRP's api-version (azure-mgmt-compute 39 sends the same); federatedClientId needs 2022-03-02+.
+DISK_API_VERSION = "2026-03-02"
+# Fallback only: the poller follows Retry-After / retry-after-ms when Azure sends them.
 DEFAULT_POLL_SECONDS = 5.0
+
+
+def _resource_id(subscription_id: str, resource_group: str, kind: str, name: str) -> str:
+    # No leading slash: the SDK's URL template already starts with one.
+    return (
+        f"subscriptions/{subscription_id}/resourceGroups/{resource_group}/providers/{kind}/{name}"
+    )
 
 
 class EncryptionActivities:
@@ -39,17 +52,17 @@ class EncryptionActivities:
 
     def __init__(
         self,
-        compute: PerSubscription[ComputeManagementClient],
+        resources: PerSubscription[ResourceManagementClient],
         *,
         poll_seconds: float = DEFAULT_POLL_SECONDS,
     ) -> None:
-        self._compute = compute
+        self._arm = resources
         self._poll_seconds = poll_seconds
 
     @activity.defn(name=ActivityName.CREATE_ENCRYPTION_SET)
     async def create_encryption_set(self, spec: EncryptionSetSpec) -> EncryptionSetRef:
         """PUT (idempotent by name) and wait for the long-running operation to finish."""
-        sets = self._compute(spec.subscription_id).disk_encryption_sets
+        resources = self._arm(spec.subscription_id).resources
         # Wire-format JSON: the models are mappings of it, and it reads like the Azure docs.
         body: dict[str, Any] = {
             "location": spec.region,
@@ -67,10 +80,10 @@ class EncryptionActivities:
         }
         operation = f"create disk encryption set {spec.name}"
         with azure_errors(operation):
-            poller = await sets.begin_create_or_update(
-                spec.resource_group,
-                spec.name,
-                DiskEncryptionSet(body),
+            poller = await resources.begin_create_or_update_by_id(
+                _resource_id(spec.subscription_id, spec.resource_group, DES_TYPE, spec.name),
+                body,
+                api_version=DISK_API_VERSION,
                 polling_interval=self._poll_seconds,
             )
             created = await wait_heartbeating(poller, operation)
@@ -83,8 +96,9 @@ class EncryptionActivities:
         Comparing the fields with `spec` is the workflow's job (it names every mismatch).
         """
         with azure_errors(f"read disk encryption set {spec.name}"):
-            found = await self._compute(spec.subscription_id).disk_encryption_sets.get(
-                spec.resource_group, spec.name
+            found = await self._arm(spec.subscription_id).resources.get_by_id(
+                _resource_id(spec.subscription_id, spec.resource_group, DES_TYPE, spec.name),
+                api_version=DISK_API_VERSION,
             )
         ref = _encryption_set_ref(found)
         rotation_error = _get(found, "properties", "autoKeyRotationError")
@@ -97,7 +111,7 @@ class EncryptionActivities:
     @activity.defn(name=ActivityName.CREATE_TEST_DISK)
     async def create_test_disk(self, spec: TestDiskSpec) -> TestDiskRef:
         """An empty disk encrypted with the DES: Azure re-checks the customer's key on create."""
-        disks = self._compute(spec.subscription_id).disks
+        resources = self._arm(spec.subscription_id).resources
         body: dict[str, Any] = {
             "location": spec.region,
             "sku": {"name": spec.sku},
@@ -113,8 +127,11 @@ class EncryptionActivities:
         }
         operation = f"create test disk {spec.name}"
         with azure_errors(operation):
-            poller = await disks.begin_create_or_update(
-                spec.resource_group, spec.name, Disk(body), polling_interval=self._poll_seconds
+            poller = await resources.begin_create_or_update_by_id(
+                _resource_id(spec.subscription_id, spec.resource_group, DISK_TYPE, spec.name),
+                body,
+                api_version=DISK_API_VERSION,
+                polling_interval=self._poll_seconds,
             )
             disk = await wait_heartbeating(poller, operation)
         encryption = _get(disk, "properties", "encryption")
@@ -130,8 +147,10 @@ class EncryptionActivities:
         arm_id = parse_arm_id(ref.id, DISK_TYPE)
         operation = f"delete test disk {arm_id.name}"
         with azure_errors(operation, missing_ok=True):
-            poller = await self._compute(arm_id.subscription_id).disks.begin_delete(
-                arm_id.resource_group, arm_id.name, polling_interval=self._poll_seconds
+            poller = await self._arm(arm_id.subscription_id).resources.begin_delete_by_id(
+                _resource_id(arm_id.subscription_id, arm_id.resource_group, DISK_TYPE, arm_id.name),
+                api_version=DISK_API_VERSION,
+                polling_interval=self._poll_seconds,
             )
             await wait_heartbeating(poller, operation)
 
@@ -143,10 +162,12 @@ class EncryptionActivities:
         """
         arm_id = parse_arm_id(ref.id, DES_TYPE)
         operation = f"delete disk encryption set {arm_id.name}"
-        sets = self._compute(arm_id.subscription_id).disk_encryption_sets
+        resources = self._arm(arm_id.subscription_id).resources
         try:
-            poller = await sets.begin_delete(
-                arm_id.resource_group, arm_id.name, polling_interval=self._poll_seconds
+            poller = await resources.begin_delete_by_id(
+                _resource_id(arm_id.subscription_id, arm_id.resource_group, DES_TYPE, arm_id.name),
+                api_version=DISK_API_VERSION,
+                polling_interval=self._poll_seconds,
             )
             await wait_heartbeating(poller, operation)
         except Exception as error:
@@ -160,7 +181,7 @@ class EncryptionActivities:
 
 
 def _get(model: Any, *path: str) -> Any:
-    """A wire-named field of an SDK model (they are mappings of the JSON body), or None."""
+    """A wire-named field of a GenericResource (a mapping of the JSON body), or None."""
     value = model
     for key in path:
         if value is None:
