@@ -72,7 +72,10 @@ class CmkOnboardingWorkflow:
     """
 
     @workflow.init
-    def __init__(self, request: Any) -> None:
+    def __init__(self, request: Any = None, *more: Any) -> None:
+        # The defaults and *more let a start with no or several inputs (`temporal workflow start`
+        # takes any number of --input) reach run()'s validation instead of a TypeError that fails
+        # the workflow task and is retried forever.
         raw = request if isinstance(request, dict) else {}
         self._workflow_id = workflow.info().workflow_id
         self._request: OnboardingRequest | None = None
@@ -157,8 +160,12 @@ class CmkOnboardingWorkflow:
     # --- main flow --------------------------------------------------------------------------
 
     @workflow.run
-    async def run(self, request: Any) -> OnboardingResult:
+    async def run(self, request: Any = None, *more: Any) -> OnboardingResult:
         try:
+            if more:
+                raise RequestInvalid(
+                    [("request", f"must be one JSON object, not {1 + len(more)} arguments")]
+                )
             self._request = parse_request(request)
         except RequestInvalid as invalid:
             self._status.last_failure = str(invalid)
