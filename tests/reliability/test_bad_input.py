@@ -70,7 +70,7 @@ class BadInput:
     """One malformed request: how it differs from a valid one and which field must be named."""
 
     id: str
-    field: str
+    field_name: str
     change: dict[str, Any] = field(default_factory=dict)
     # A whole body that is not an object (or NO_INPUT), instead of `change`.
     body: Any = None
@@ -210,7 +210,7 @@ def valid_request(stack: Stack) -> dict[str, Any]:
 def _resolve(case: BadInput, stack: Stack) -> BadInput:
     """Fill in what depends on the stack (the ISV tenant id)."""
     if case.change.get("customer_tenant_id") == "ISV":
-        return BadInput(case.id, case.field, {"customer_tenant_id": stack.isv.tenant_id},
+        return BadInput(case.id, case.field_name, {"customer_tenant_id": stack.isv.tenant_id},
                         flags=case.flags)
     return case
 
@@ -341,13 +341,13 @@ def _assert_cli_rejected(case: BadInput, run: CliRun, how: str) -> None:
     assert run.code == 2, context
     assert "Traceback" not in run.stderr, context
     assert run.stdout == "", context
-    if case.field == "request":
+    if case.field_name == "request":
         # A body that is not an object never gets to field checks: the file itself is named.
         assert "--from-json" in run.stderr and "must hold a JSON object" in run.stderr, context
     else:
         assert "nothing was started" in run.stderr, context
         # One line per problem: "  <field> (--<flag>): <what to fix>".
-        assert f"  {case.field} (--" in run.stderr, context
+        assert f"  {case.field_name} (--" in run.stderr, context
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda case: case.id)
@@ -371,7 +371,7 @@ def test_workflow_fails_non_retryable_naming_the_field_before_any_activity(
     assert isinstance(cause, ApplicationError), f"{case.id}: {cause!r}"
     assert cause.type == ErrorType.INVALID_REQUEST
     assert cause.non_retryable
-    assert f"{case.field}: " in cause.message, cause.message
+    assert f"{case.field_name}: " in cause.message, cause.message
     # Validation is the workflow's first step: nothing was scheduled, no task crashed and retried.
     assert EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED not in outcome.event_types
     assert EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED not in outcome.event_types
