@@ -234,13 +234,13 @@ async def run_starter_matrix(stack: Stack, folder: Path) -> dict[str, CliOutcome
         valid = valid_request(stack)
         request_file = folder / f"{case.id}.json"
         request_file.write_text(_json_body(case, valid))
+        from_json = await starter("--from-json", str(request_file))
         by_flags = None
         if case.flags:
             request = case.request(valid)
             assert all(k in FLAG_FIELDS and isinstance(v, str) for k, v in request.items())
-            by_flags = starter(*as_flags(request))
-        from_json = await starter("--from-json", str(request_file))
-        return CliOutcome(from_json, await by_flags if by_flags else None)
+            by_flags = await starter(*as_flags(request))
+        return CliOutcome(from_json, by_flags)
 
     outcomes = await asyncio.gather(*(one(case) for case in CASES))
     return {case.id: outcome for case, outcome in zip(CASES, outcomes, strict=True)}
