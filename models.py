@@ -204,6 +204,16 @@ class OnboardingRequest(_Strict):
     ] = timedelta(hours=6)
     policy: Policy = DEFAULT_POLICY
 
+    @field_validator(
+        "reminder_interval", "customer_deadline", "feature_registration_timeout", mode="before"
+    )
+    @classmethod
+    def _duration_not_bool(cls, value: Any) -> Any:
+        # pydantic reads a JSON true as 1 second.
+        if isinstance(value, bool):
+            raise ValueError("must be an ISO 8601 duration such as 'P2D' or seconds, not a bool")
+        return value
+
     @field_validator("customer_tenant_id", "isv_tenant_id", "subscription_id")
     @classmethod
     def _guid(cls, value: str) -> str:

@@ -17,7 +17,7 @@ def flag_for(field: str) -> str:
 
 def load_json_file(path: Path) -> dict[str, Any]:
     try:
-        raw = json.loads(path.read_text())
+        raw = json.loads(path.read_text(encoding="utf-8"))
     except OSError as error:
         raise CliError(
             f"--from-json: cannot read {path}: {error.strerror}", ExitCode.BAD_INPUT
@@ -25,6 +25,14 @@ def load_json_file(path: Path) -> dict[str, Any]:
     except json.JSONDecodeError as error:
         raise CliError(
             f"--from-json: {path} is not valid JSON (line {error.lineno}: {error.msg})",
+            ExitCode.BAD_INPUT,
+        ) from None
+    except UnicodeDecodeError:
+        raise CliError(f"--from-json: {path} is not UTF-8 text", ExitCode.BAD_INPUT) from None
+    except RecursionError:
+        # json.loads recurses once per nesting level; a request is a flat object.
+        raise CliError(
+            f"--from-json: {path} nests arrays or objects too deeply to be a request",
             ExitCode.BAD_INPUT,
         ) from None
     if not isinstance(raw, dict):

@@ -22,7 +22,7 @@ import json
 import re
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -76,6 +76,8 @@ class BadInput:
     body: Any = None
     # Also pass the request as starter flags (only string values of fields that have a flag).
     flags: bool = False
+    # What the starter says instead of a field line, when the file is not a request object.
+    cli_says: str | None = None
 
     def request(self, valid: dict[str, Any]) -> Any:
         if self.body is not None:
@@ -157,7 +159,18 @@ CASES = [
     BadInput("region-list", "region", {"region": ["eastus"]}),
     BadInput("policy-list-not-object", "policy", {"policy": []}),
     BadInput("max-attempts-string", "max_customer_attempts", {"max_customer_attempts": "5"}),
-    BadInput("request-is-a-list", "request", body=[{"customer_name": "Contoso"}]),
+    # Accepted before: pydantic read `true` as a duration of one second.
+    BadInput("reminder-interval-boolean", "reminder_interval", {"reminder_interval": True}),
+    BadInput("request-is-a-list", "request", body=[{"customer_name": "Contoso"}],
+             cli_says="must hold a JSON object"),
+]
+STARTER_ONLY = [
+    # Files json.loads cannot turn into a request; both were tracebacks (exit 1) before.
+    BadInput("request-file-nested-5000-deep", "request",
+             body='{"colour": ' + "[" * 5000 + "]" * 5000 + "}",
+             cli_says="nests arrays or objects too deeply"),
+    BadInput("request-file-not-utf8", "request", body=b'\xff\xfe{"region": "eastus"}',
+             cli_says="is not UTF-8 text"),
 ]
 WORKFLOW_ONLY = [
     # The temporal CLI can start a workflow with no argument, or several; the starter cannot.
@@ -170,6 +183,13 @@ WORKFLOW_ONLY = [
 def _json_body(case: BadInput, valid: dict[str, Any]) -> str:
     request = case.request(valid)
     return request if isinstance(request, str) else json.dumps(request)
+
+
+def _write_request(path: Path, case: BadInput, valid: dict[str, Any]) -> None:
+    if isinstance(case.body, bytes):
+        path.write_bytes(case.body)
+    else:
+        path.write_text(_json_body(case, valid))
 
 
 # --- the stack and the two entry points --------------------------------------------------------
@@ -210,8 +230,7 @@ def valid_request(stack: Stack) -> dict[str, Any]:
 def _resolve(case: BadInput, stack: Stack) -> BadInput:
     """Fill in what depends on the stack (the ISV tenant id)."""
     if case.change.get("customer_tenant_id") == "ISV":
-        return BadInput(case.id, case.field_name, {"customer_tenant_id": stack.isv.tenant_id},
-                        flags=case.flags)
+        return replace(case, change={"customer_tenant_id": stack.isv.tenant_id})
     return case
 
 
@@ -233,7 +252,7 @@ async def run_starter_matrix(stack: Stack, folder: Path) -> dict[str, CliOutcome
         case = _resolve(case, stack)
         valid = valid_request(stack)
         request_file = folder / f"{case.id}.json"
-        request_file.write_text(_json_body(case, valid))
+        _write_request(request_file, case, valid)
         from_json = await starter("--from-json", str(request_file))
         by_flags = None
         if case.flags:
@@ -242,8 +261,9 @@ async def run_starter_matrix(stack: Stack, folder: Path) -> dict[str, CliOutcome
             by_flags = await starter(*as_flags(request))
         return CliOutcome(from_json, by_flags)
 
-    outcomes = await asyncio.gather(*(one(case) for case in CASES))
-    return {case.id: outcome for case, outcome in zip(CASES, outcomes, strict=True)}
+    cases = CASES + STARTER_ONLY
+    outcomes = await asyncio.gather(*(one(case) for case in cases))
+    return {case.id: outcome for case, outcome in zip(cases, outcomes, strict=True)}
 
 
 @dataclass
@@ -331,9 +351,10 @@ async def matrix(
 
 
 def test_the_matrix_is_wide_enough() -> None:
-    """Issue 5 asks for at least 25 distinct bad inputs; ids and requests are all different."""
-    assert len(CASES) + len(WORKFLOW_ONLY) >= 25
-    assert len({case.id for case in CASES + WORKFLOW_ONLY}) == len(CASES) + len(WORKFLOW_ONLY)
+    """Issue 5 asks for at least 25 distinct bad inputs, each through both entry points."""
+    assert len(CASES) >= 25
+    everything = CASES + STARTER_ONLY + WORKFLOW_ONLY
+    assert len({case.id for case in everything}) == len(everything)
 
 
 def _assert_cli_rejected(case: BadInput, run: CliRun, how: str) -> None:
@@ -341,16 +362,17 @@ def _assert_cli_rejected(case: BadInput, run: CliRun, how: str) -> None:
     assert run.code == 2, context
     assert "Traceback" not in run.stderr, context
     assert run.stdout == "", context
-    if case.field_name == "request":
-        # A body that is not an object never gets to field checks: the file itself is named.
-        assert "--from-json" in run.stderr and "must hold a JSON object" in run.stderr, context
+    if case.cli_says is not None:
+        # A file that is not a request object never gets to field checks: the file is named.
+        assert run.stderr.startswith("error: --from-json: "), context
+        assert case.cli_says in run.stderr, context
     else:
         assert "nothing was started" in run.stderr, context
         # One line per problem: "  <field> (--<flag>): <what to fix>".
         assert f"  {case.field_name} (--" in run.stderr, context
 
 
-@pytest.mark.parametrize("case", CASES, ids=lambda case: case.id)
+@pytest.mark.parametrize("case", CASES + STARTER_ONLY, ids=lambda case: case.id)
 def test_starter_rejects_with_exit_2_naming_the_field(
     case: BadInput, matrix: Matrix
 ) -> None:
