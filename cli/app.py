@@ -20,6 +20,7 @@ from cli.connection import (
     DEFAULT_TASK_QUEUE,
     TemporalTarget,
     connect,
+    resolve_target,
 )
 from cli.errors import EXIT_CODES_HELP, CliError, ExitCode
 from cli.request_input import build_request
@@ -78,17 +79,30 @@ def print_json(data: Any) -> None:
 @app.callback()
 def main(
     ctx: typer.Context,
+    # No typer defaults: an unset flag must not hide the envconfig profile's address/namespace.
     address: Annotated[
-        str, typer.Option(envvar="TEMPORAL_ADDRESS", help="Temporal frontend host:port.")
-    ] = DEFAULT_ADDRESS,
+        str | None,
+        typer.Option(
+            envvar="TEMPORAL_ADDRESS",
+            help=f"Temporal frontend host:port (default: the profile's, else {DEFAULT_ADDRESS}).",
+        ),
+    ] = None,
     namespace: Annotated[
-        str, typer.Option(envvar="TEMPORAL_NAMESPACE", help="Temporal namespace.")
-    ] = DEFAULT_NAMESPACE,
+        str | None,
+        typer.Option(
+            envvar="TEMPORAL_NAMESPACE",
+            help=f"Temporal namespace (default: the profile's, else {DEFAULT_NAMESPACE}).",
+        ),
+    ] = None,
     task_queue: Annotated[
-        str, typer.Option(envvar="TEMPORAL_TASK_QUEUE", help="Task queue the worker polls.")
-    ] = DEFAULT_TASK_QUEUE,
+        str | None,
+        typer.Option(
+            envvar="TEMPORAL_TASK_QUEUE",
+            help=f"Task queue the worker polls (default: {DEFAULT_TASK_QUEUE}).",
+        ),
+    ] = None,
 ) -> None:
-    ctx.obj = TemporalTarget(address=address, namespace=namespace, task_queue=task_queue)
+    ctx.obj = resolve_target(address, namespace, task_queue)
 
 
 @app.command(epilog=EXIT_CODES_HELP)

@@ -25,11 +25,29 @@ DEFAULT_ADDRESS = DEFAULT_TEMPORAL_ADDRESS
 
 @dataclass(frozen=True)
 class TemporalTarget:
-    """Where the CLI sends its calls; filled from flags or TEMPORAL_* variables."""
+    """Where the CLI sends its calls; filled by resolve_target() or by the demo."""
 
     address: str = DEFAULT_ADDRESS
     namespace: str = DEFAULT_NAMESPACE
     task_queue: str = DEFAULT_TASK_QUEUE
+
+
+def resolve_target(
+    address: str | None, namespace: str | None, task_queue: str | None
+) -> TemporalTarget:
+    """Flags win over TEMPORAL_* variables, which win over the envconfig profile.
+
+    A bad setting is not reported here but by connect(), so `--help` and `demo` still work.
+    """
+    try:
+        settings = TemporalSettings.from_env(os.environ)
+    except SettingsError:
+        settings = TemporalSettings()
+    return TemporalTarget(
+        address=address or settings.address,
+        namespace=namespace or settings.namespace,
+        task_queue=task_queue or settings.task_queue,
+    )
 
 
 async def connect(target: TemporalTarget) -> Client:
