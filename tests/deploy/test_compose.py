@@ -40,6 +40,7 @@ def test_stack_has_every_service(compose: dict[str, Any]) -> None:
         "temporal-ui",
         "worker",
         "demo",
+        "codec-server",
     }
 
 
@@ -161,3 +162,30 @@ def test_worker_environment_names_are_settings_the_worker_reads(compose: dict[st
     assert {"AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_SUBSCRIPTION_ID"} <= set(
         _env(compose, "worker")
     )
+
+
+def test_codec_server_decrypts_for_the_ui(compose: dict[str, Any]) -> None:
+    """The codec server runs codec_server.py with the worker's keys from .env, allows exactly the
+    UI's origin, is published on loopback only, and .env.example points the UI at it."""
+    import codec_server
+
+    service = _service(compose, "codec-server")
+    env = _env(compose, "codec-server")
+    assert service["profiles"] == ["codec"] and service["command"] == ["python", "codec_server.py"]
+    worker = _env(compose, "worker")
+    assert env["PAYLOAD_CODEC_KEYS"] == worker["PAYLOAD_CODEC_KEYS"]
+    assert env["PAYLOAD_CODEC_ACTIVE_KEY"] == worker["PAYLOAD_CODEC_ACTIVE_KEY"]
+    read = set(re.findall(r'"([A-Z][A-Z0-9_]+)"', (ROOT / "codec_server.py").read_text()))
+    unknown = set(env) - read - {"PAYLOAD_CODEC_KEYS", "PAYLOAD_CODEC_ACTIVE_KEY"}
+    assert not unknown, f"codec-server sets variables codec_server.py never reads: {unknown}"
+    settings = codec_server.CodecServerSettings.from_env(env)
+    ui = _env(compose, "temporal-ui")
+    ui_host_port = _service(compose, "temporal-ui")["ports"][0].split(":")[0]
+    assert settings.cors_origins == (ui["TEMPORAL_CORS_ORIGINS"],)
+    assert ui["TEMPORAL_CORS_ORIGINS"] == f"http://localhost:{ui_host_port}"
+    assert settings.host == "0.0.0.0"  # inside the container; the host sees loopback only
+    assert service["ports"] == [f"127.0.0.1:8081:{settings.port}"]
+    assert f":{settings.port}/decode" in " ".join(service["healthcheck"]["test"])
+    assert "CODEC_SERVER_TOKEN" not in env  # the UI cannot send a static token
+    assert ui["TEMPORAL_CODEC_ENDPOINT"] == "${TEMPORAL_CODEC_ENDPOINT:-}"
+    assert "# TEMPORAL_CODEC_ENDPOINT=http://localhost:8081" in (ROOT / ".env.example").read_text()
