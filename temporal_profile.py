@@ -11,6 +11,7 @@ A profile is read only when TEMPORAL_PROFILE or TEMPORAL_CONFIG_FILE is set: a d
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +21,7 @@ from temporalio.envconfig import ClientConfigProfile, DataSource
 ENV_PROFILE = "TEMPORAL_PROFILE"
 ENV_CONFIG_FILE = "TEMPORAL_CONFIG_FILE"
 DEFAULT_PROFILE = "default"
+_QUOTED_LINE = re.compile(r"^\s*\d*\s*\|")
 DEFAULT_FILE_HINT = "the SDK's default file (~/.config/temporalio/temporal.toml on Linux)"
 
 
@@ -89,7 +91,9 @@ def load_profile(env: Mapping[str, str]) -> ProfileValues | None:
                 f"{ENV_PROFILE}={name!r}: there is no [profile.{name}] in {source}; "
                 f"add it or set {ENV_PROFILE} to a profile the file has"
             ) from None
-        raise ProfileError(f"{ENV_PROFILE}={name!r} in {source} is not valid: {error}") from None
+        raise ProfileError(
+            f"{ENV_PROFILE}={name!r} in {source} is not valid: {_without_quoted_source(error)}"
+        ) from None
     where = f"profile {name!r} ({source})"
     values = ProfileValues(
         name=name,
@@ -110,6 +114,13 @@ def load_profile(env: Mapping[str, str]) -> ProfileValues | None:
         tls_key=_pem(tls.client_private_key, where, "client_key_path"),
         tls_ca=_pem(tls.server_root_ca_cert, where, "server_ca_cert_path"),
     )
+
+
+def _without_quoted_source(error: Exception) -> str:
+    """The SDK's TOML error without the file lines it quotes: one may hold an API key."""
+    lines = str(error).splitlines()
+    kept = [line.strip() for line in lines if line.strip() and not _QUOTED_LINE.match(line)]
+    return "; ".join(kept)
 
 
 def _pem(source: DataSource | None, where: str, field_name: str) -> PemSource | None:

@@ -295,6 +295,15 @@ def test_bad_connection_settings_say_what_to_fix(
     assert expected in str(raised.value)
 
 
+def test_a_broken_profile_line_is_located_but_not_quoted(tmp_path: Path) -> None:
+    """The SDK's TOML errors quote the offending line; an API key there must not be echoed."""
+    config = _profile(tmp_path, f'[profile.prod]\napi_key = "{API_KEY}\n')
+    with pytest.raises(SettingsError) as raised:
+        TemporalSettings.from_env({"TEMPORAL_CONFIG_FILE": str(config), "TEMPORAL_PROFILE": "prod"})
+    assert "line 2" in str(raised.value)
+    assert API_KEY not in str(raised.value)
+
+
 def test_a_developer_config_file_is_not_read_unless_asked(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
