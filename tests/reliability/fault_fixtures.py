@@ -202,6 +202,22 @@ def wiring_problems(
     return problems
 
 
+async def print_progress(client: Any, task_queue: str, every: float = 20.0) -> None:
+    """Print how many onboardings are at each stage until cancelled: where a slow run waits."""
+    import asyncio
+    import time
+
+    from search_attributes import STAGE
+
+    started = time.monotonic()
+    while True:
+        await asyncio.sleep(every)
+        stages: Counter[str] = Counter()
+        async for execution in client.list_workflows(f'TaskQueue = "{task_queue}"'):
+            stages[str(execution.typed_search_attributes.get(STAGE))] += 1
+        print(f"  progress {time.monotonic() - started:5.0f}s: {dict(sorted(stages.items()))}")
+
+
 def failures_of(outcomes: Iterable[Outcome]) -> list[str]:
     return [f"{o.workflow_id}: {o.failure}" for o in outcomes if not o.completed]
 
