@@ -201,12 +201,20 @@ async def onboard_all(
     async with asyncio.timeout(within):
         await start_all(client, target, fleet)
         customers = asyncio.create_task(play_customers(client, target, control, fleet, progress))
+        results = asyncio.ensure_future(
+            asyncio.gather(*(result_of(client, o.workflow_id, progress) for o in fleet))
+        )
         try:
-            outcomes = await asyncio.gather(
-                *(result_of(client, o.workflow_id, progress) for o in fleet)
-            )
+            # If playing the customers fails (a query or admin call refused), say so now: the
+            # workflows would otherwise wait for their customers until `within` runs out.
+            watched: set[asyncio.Future[Any]] = {customers, results}
+            await asyncio.wait(watched, return_when=asyncio.FIRST_COMPLETED)
+            if customers.done() and (failure := customers.exception()) is not None:
+                raise failure
+            outcomes = await results
         finally:
             customers.cancel()
+            results.cancel()
     return list(outcomes)
 
 
