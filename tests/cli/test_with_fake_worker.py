@@ -12,6 +12,7 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from temporalio.client import Client
@@ -61,7 +62,7 @@ async def fake_stack(cli_server: DevServer) -> AsyncIterator[FakeStack]:
     client = await Client.connect(cli_server.address, data_converter=data_converter(None))
     task_queue = f"fake-{uuid.uuid4().hex[:8]}"
     fake = FakeAzure()
-    heartbeats = {
+    heartbeats: dict[str, Any] = {
         "default_heartbeat_throttle_interval": timedelta(milliseconds=50),
         "max_heartbeat_throttle_interval": timedelta(milliseconds=50),
     }

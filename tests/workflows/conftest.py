@@ -113,7 +113,7 @@ async def running(
     request = make_request(**overrides)
     task_queue = f"tq-{uuid.uuid4()}"
     # Heartbeats carry cancellation to blocked fakes: send them at once, not every 30 s.
-    heartbeats = {
+    heartbeats: dict[str, Any] = {
         "default_heartbeat_throttle_interval": timedelta(milliseconds=50),
         "max_heartbeat_throttle_interval": timedelta(milliseconds=50),
     }
