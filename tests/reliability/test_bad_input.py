@@ -88,29 +88,49 @@ class BadInput:
 
 CASES = [
     # --- GUIDs ---
-    BadInput("tenant-not-a-guid", "customer_tenant_id",
-             {"customer_tenant_id": "contoso.onmicrosoft.com"}, flags=True),
-    BadInput("tenant-guid-in-braces", "customer_tenant_id",
-             {"customer_tenant_id": "{6f1c1a36-3f1e-4a0b-9a55-0e8a1c2b3d4e}"}),
-    BadInput("tenant-guid-one-digit-short", "customer_tenant_id",
-             {"customer_tenant_id": "6f1c1a36-3f1e-4a0b-9a55-0e8a1c2b3d4"}),
+    BadInput(
+        "tenant-not-a-guid",
+        "customer_tenant_id",
+        {"customer_tenant_id": "contoso.onmicrosoft.com"},
+        flags=True,
+    ),
+    BadInput(
+        "tenant-guid-in-braces",
+        "customer_tenant_id",
+        {"customer_tenant_id": "{6f1c1a36-3f1e-4a0b-9a55-0e8a1c2b3d4e}"},
+    ),
+    BadInput(
+        "tenant-guid-one-digit-short",
+        "customer_tenant_id",
+        {"customer_tenant_id": "6f1c1a36-3f1e-4a0b-9a55-0e8a1c2b3d4"},
+    ),
     # Accepted before: the nil GUID names no tenant.
     BadInput("tenant-nil-guid", "customer_tenant_id", {"customer_tenant_id": NIL_GUID}),
     # Accepted before: `$` in a re.match pattern let a trailing newline through.
-    BadInput("tenant-guid-trailing-newline", "customer_tenant_id",
-             {"customer_tenant_id": "6f1c1a36-3f1e-4a0b-9a55-0e8a1c2b3d4e\n"}),
+    BadInput(
+        "tenant-guid-trailing-newline",
+        "customer_tenant_id",
+        {"customer_tenant_id": "6f1c1a36-3f1e-4a0b-9a55-0e8a1c2b3d4e\n"},
+    ),
     BadInput("subscription-nil-guid", "subscription_id", {"subscription_id": NIL_GUID}),
     # Accepted before: a "cross-tenant" key in the ISV's own tenant.
-    BadInput("customer-tenant-is-the-isv-tenant", "customer_tenant_id",
-             {"customer_tenant_id": "ISV"}, flags=True),
+    BadInput(
+        "customer-tenant-is-the-isv-tenant",
+        "customer_tenant_id",
+        {"customer_tenant_id": "ISV"},
+        flags=True,
+    ),
     # --- names: lengths and characters ---
     BadInput("des-name-81-characters", "des_name", {"des_name": "d" * 81}, flags=True),
     BadInput("des-name-space-and-bang", "des_name", {"des_name": "contoso des!"}),
     BadInput("des-name-empty", "des_name", {"des_name": ""}),
     # Accepted before (trailing newline, as for GUIDs).
     BadInput("des-name-trailing-newline", "des_name", {"des_name": "contoso-des\n"}),
-    BadInput("resource-group-slash-path-trick", "resource_group",
-             {"resource_group": "cmk-rg/providers/x"}),
+    BadInput(
+        "resource-group-slash-path-trick",
+        "resource_group",
+        {"resource_group": "cmk-rg/providers/x"},
+    ),
     BadInput("customer-name-blank", "customer_name", {"customer_name": "   "}),
     BadInput("customer-name-100-kB", "customer_name", {"customer_name": "x" * 100_000}),
     # --- regions, disk SKUs, encryption types ---
@@ -121,32 +141,60 @@ CASES = [
     BadInput("disk-sku-unknown", "disk_sku", {"disk_sku": "Premium_XYZ"}),
     BadInput("encryption-type-unknown", "encryption_type", {"encryption_type": "Rot13"}),
     # --- key URLs given up front ---
-    BadInput("key-url-http", "key_url",
-             {"key_url": "http://contosokv.vault.azure.net/keys/disk-key"}, flags=True),
+    BadInput(
+        "key-url-http",
+        "key_url",
+        {"key_url": "http://contosokv.vault.azure.net/keys/disk-key"},
+        flags=True,
+    ),
     BadInput("key-url-other-host", "key_url", {"key_url": "https://evil.com/keys/disk-key"}),
-    BadInput("key-url-vault-suffix-then-other-host", "key_url",
-             {"key_url": "https://contosokv.vault.azure.net.evil.com/keys/disk-key"},
-             flags=True),
-    BadInput("key-url-missing-key-name", "key_url",
-             {"key_url": "https://contosokv.vault.azure.net/keys/"}),
+    BadInput(
+        "key-url-vault-suffix-then-other-host",
+        "key_url",
+        {"key_url": "https://contosokv.vault.azure.net.evil.com/keys/disk-key"},
+        flags=True,
+    ),
+    BadInput(
+        "key-url-missing-key-name",
+        "key_url",
+        {"key_url": "https://contosokv.vault.azure.net/keys/"},
+    ),
     BadInput("key-url-query-string", "key_url", {"key_url": VAULT_KEY + "?api-version=7.4"}),
     BadInput("key-url-fragment", "key_url", {"key_url": VAULT_KEY + "#v2"}),
-    BadInput("key-url-dot-dot-to-secrets", "key_url",
-             {"key_url": "https://contosokv.vault.azure.net/keys/../secrets/x"}),
-    BadInput("key-url-secret-not-key", "key_url",
-             {"key_url": "https://contosokv.vault.azure.net/secrets/x"}),
-    BadInput("key-url-userinfo", "key_url",
-             {"key_url": "https://admin:pw@contosokv.vault.azure.net/keys/disk-key"}),
-    BadInput("key-url-port", "key_url",
-             {"key_url": "https://contosokv.vault.azure.net:8443/keys/disk-key"}),
+    BadInput(
+        "key-url-dot-dot-to-secrets",
+        "key_url",
+        {"key_url": "https://contosokv.vault.azure.net/keys/../secrets/x"},
+    ),
+    BadInput(
+        "key-url-secret-not-key",
+        "key_url",
+        {"key_url": "https://contosokv.vault.azure.net/secrets/x"},
+    ),
+    BadInput(
+        "key-url-userinfo",
+        "key_url",
+        {"key_url": "https://admin:pw@contosokv.vault.azure.net/keys/disk-key"},
+    ),
+    BadInput(
+        "key-url-port",
+        "key_url",
+        {"key_url": "https://contosokv.vault.azure.net:8443/keys/disk-key"},
+    ),
     # Accepted before: urlsplit drops the newline, so the check saw a clean URL.
-    BadInput("key-url-embedded-newline", "key_url",
-             {"key_url": "https://contosokv.vault.azure.net/keys/disk-key\n"}),
+    BadInput(
+        "key-url-embedded-newline",
+        "key_url",
+        {"key_url": "https://contosokv.vault.azure.net/keys/disk-key\n"},
+    ),
     # --- durations and numbers ---
     BadInput("reminder-interval-negative", "reminder_interval", {"reminder_interval": "-PT1H"}),
     BadInput("reminder-interval-zero", "reminder_interval", {"reminder_interval": "PT0S"}),
-    BadInput("deadline-shorter-than-reminder", "reminder_interval",
-             {"reminder_interval": "P3D", "customer_deadline": "P1D"}),
+    BadInput(
+        "deadline-shorter-than-reminder",
+        "reminder_interval",
+        {"reminder_interval": "P3D", "customer_deadline": "P1D"},
+    ),
     BadInput("deadline-absurd-274-years", "customer_deadline", {"customer_deadline": "P100000D"}),
     BadInput("test-disk-100-TB", "test_disk_size_gb", {"test_disk_size_gb": 100_000}),
     # --- empty, missing and unknown fields ---
@@ -161,16 +209,27 @@ CASES = [
     BadInput("max-attempts-string", "max_customer_attempts", {"max_customer_attempts": "5"}),
     # Accepted before: pydantic read `true` as a duration of one second.
     BadInput("reminder-interval-boolean", "reminder_interval", {"reminder_interval": True}),
-    BadInput("request-is-a-list", "request", body=[{"customer_name": "Contoso"}],
-             cli_says="must hold a JSON object"),
+    BadInput(
+        "request-is-a-list",
+        "request",
+        body=[{"customer_name": "Contoso"}],
+        cli_says="must hold a JSON object",
+    ),
 ]
 STARTER_ONLY = [
     # Files json.loads cannot turn into a request; both were tracebacks (exit 1) before.
-    BadInput("request-file-nested-5000-deep", "request",
-             body='{"colour": ' + "[" * 5000 + "]" * 5000 + "}",
-             cli_says="nests arrays or objects too deeply"),
-    BadInput("request-file-not-utf8", "request", body=b'\xff\xfe{"region": "eastus"}',
-             cli_says="is not UTF-8 text"),
+    BadInput(
+        "request-file-nested-5000-deep",
+        "request",
+        body='{"colour": ' + "[" * 5000 + "]" * 5000 + "}",
+        cli_says="nests arrays or objects too deeply",
+    ),
+    BadInput(
+        "request-file-not-utf8",
+        "request",
+        body=b'\xff\xfe{"region": "eastus"}',
+        cli_says="is not UTF-8 text",
+    ),
 ]
 WORKFLOW_ONLY = [
     # The temporal CLI can start a workflow with no argument, or several; the starter cannot.
@@ -277,12 +336,19 @@ class WorkflowOutcome:
 async def temporal_start(stack: Stack, workflow_id: str, inputs: list[str]) -> CliRun:
     """`temporal workflow start` as an operator would type it: raw JSON, no starter in between."""
     command = [
-        temporal_binary(), "workflow", "start",
-        "--address", stack.server.address,
-        "--namespace", "default",
-        "--task-queue", stack.task_queue,
-        "--type", WORKFLOW_TYPE,
-        "--workflow-id", workflow_id,
+        temporal_binary(),
+        "workflow",
+        "start",
+        "--address",
+        stack.server.address,
+        "--namespace",
+        "default",
+        "--task-queue",
+        stack.task_queue,
+        "--type",
+        WORKFLOW_TYPE,
+        "--workflow-id",
+        workflow_id,
     ]
     for body in inputs:
         command += ["--input", body]
@@ -373,9 +439,7 @@ def _assert_cli_rejected(case: BadInput, run: CliRun, how: str) -> None:
 
 
 @pytest.mark.parametrize("case", CASES + STARTER_ONLY, ids=lambda case: case.id)
-def test_starter_rejects_with_exit_2_naming_the_field(
-    case: BadInput, matrix: Matrix
-) -> None:
+def test_starter_rejects_with_exit_2_naming_the_field(case: BadInput, matrix: Matrix) -> None:
     outcome = matrix.starter[case.id]
     _assert_cli_rejected(case, outcome.from_json, "--from-json")
     if case.flags:
@@ -435,8 +499,9 @@ async def test_no_azure_call_and_nothing_created_then_a_valid_request_does_reach
         return bool(_azure_calls(await stack.control.requests()))
 
     await assert_eventually(
-        azure_called, within=30, message=f"valid request made no Azure call:\n"
-        f"{stack.worker.log_tail()}"
+        azure_called,
+        within=30,
+        message=f"valid request made no Azure call:\n{stack.worker.log_tail()}",
     )
     handle = client.get_workflow_handle(control_id)
     await handle.cancel()
