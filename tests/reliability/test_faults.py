@@ -14,16 +14,15 @@ import time
 import pytest
 
 from fleet import new_fleet, onboard_all
+from tests.reliability.conftest import ReliabilityStack
 from tests.reliability.fault_fixtures import (
     ARM_RETRY_AFTER,
     CLOCK_GRANULARITY,
     GRAPH_RETRY_AFTER,
-    FaultStack,
     azure_fault_mix,
     azure_requests,
     expected_resources,
     failures_of,
-    fault_stack,  # noqa: F401, F811 - a fixture until the shared conftest lands
     faults_by_kind,
     owner_markers,
     resource_report,
@@ -39,9 +38,9 @@ WORKERS = 2
 
 @pytest.mark.timeout(900)
 async def test_concurrent_onboardings_complete_through_azure_faults_without_duplicates(
-    fault_stack: FaultStack,  # noqa: F811
+    reliability_stack: ReliabilityStack,
 ) -> None:
-    stack = fault_stack
+    stack = reliability_stack
     control = stack.emulator.control
     # Both identity modes: shared onboardings race for one app, identity and credential under
     # faults; isolated ones give every Graph path a single caller, so their 429 gaps are measurable.

@@ -12,13 +12,12 @@ import time
 import pytest
 
 from fleet import new_fleet, onboard_all
+from tests.reliability.conftest import ReliabilityStack
 from tests.reliability.fault_fixtures import (
-    FaultStack,
     azure_fault_mix,
     azure_requests,
     expected_resources,
     failures_of,
-    fault_stack,  # noqa: F401, F811 - a fixture until the shared conftest lands
     faults_by_kind,
     print_progress,
     resource_report,
@@ -35,9 +34,9 @@ SEED = 9
 
 @pytest.mark.timeout(1200)
 async def test_two_hundred_concurrent_onboardings_with_faults_all_complete(
-    fault_stack: FaultStack,  # noqa: F811
+    reliability_stack: ReliabilityStack,
 ) -> None:
-    stack = fault_stack
+    stack = reliability_stack
     control = stack.emulator.control
     fleet = await new_fleet(control, stack.isv, ONBOARDINGS - ISOLATED)
     fleet += await new_fleet(control, stack.isv, ISOLATED, policy={"identity_mode": "isolated"})

@@ -23,12 +23,11 @@ from emulator.control import FaultRule, RequestRecord
 from fleet import new_fleet, onboard_all
 from models import ApplicationSpec
 from settings import AzureSettings
+from tests.reliability.conftest import ReliabilityStack
 from tests.reliability.fault_fixtures import (
-    FaultStack,
     azure_requests,
     expected_resources,
     failures_of,
-    fault_stack,  # noqa: F401, F811 - a fixture until the shared conftest lands
     resource_report,
     wiring_problems,
 )
@@ -60,9 +59,9 @@ def _lost_by_create(records: list[RequestRecord]) -> Counter[str]:
 
 @pytest.mark.timeout(600)
 async def test_lost_responses_on_every_create_leave_exactly_one_of_each(
-    fault_stack: FaultStack,  # noqa: F811
+    reliability_stack: ReliabilityStack,
 ) -> None:
-    stack = fault_stack
+    stack = reliability_stack
     control = stack.emulator.control
     fleet = await new_fleet(control, stack.isv, SHARED)
     fleet += await new_fleet(control, stack.isv, ISOLATED, policy={"identity_mode": "isolated"})
@@ -111,10 +110,10 @@ async def test_lost_responses_on_every_create_leave_exactly_one_of_each(
 
 
 async def test_bare_retried_graph_post_duplicates_where_the_upsert_activity_does_not(
-    fault_stack: FaultStack,  # noqa: F811
+    reliability_stack: ReliabilityStack,
 ) -> None:
     """Why the activity upserts: the same lost response, two ways of retrying it."""
-    stack = fault_stack
+    stack = reliability_stack
     control = stack.emulator.control
     settings = AzureSettings(
         mode="emulator",

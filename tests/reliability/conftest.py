@@ -1,0 +1,105 @@
+"""The real stack every reliability test runs against: a Temporal dev server on a database file,
+the emulator as a child process (so it can be killed and restarted), and worker.py processes.
+
+Everything is a separate process so a test can SIGKILL or restart any part of it, exactly as a
+crash would, and the parts talk only over the network, as they do in production.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from temporalio.client import Client
+
+from cli.connection import TemporalTarget
+from emulator.control import IsvTenant
+from emulator.runner import EmulatorProcess, start_emulator_process
+from local_stack import DevServer, WorkerProcess, worker_env
+
+
+@dataclass
+class ReliabilityStack:
+    server: DevServer
+    emulator: EmulatorProcess
+    isv: IsvTenant
+    client: Client
+    target: TemporalTarget
+    root: Path
+    workers: list[WorkerProcess]
+
+    def start_workers(self, count: int, extra: dict[str, str] | None = None) -> list[WorkerProcess]:
+        started = []
+        for _ in range(count):
+            env = worker_env(
+                self.server.address,
+                self.target.task_queue,
+                self.isv,
+                self.emulator.url,
+                self.emulator.ca_path,
+                extra=extra,
+            )
+            worker = WorkerProcess(env, self.root / f"worker-{len(self.workers)}.log")
+            worker.start()
+            self.workers.append(worker)
+            started.append(worker)
+        return started
+
+    def restart_emulator(self, *, kill: bool = False) -> None:
+        """Stop the emulator (SIGTERM, or SIGKILL with `kill`) and start it again on the same port
+        and data directory with its persisted state; the workers keep their configuration."""
+        port = int(self.emulator.url.rsplit(":", 1)[1])
+        old = self.emulator
+        if kill:
+            old.kill()
+        else:
+            old.stop()
+        self.emulator = start_emulator_process(
+            data_dir=self.root / "emulator", port=port, persist=True, feature_delay=0.0
+        )
+        self._closing.append(old)
+
+    def __post_init__(self) -> None:
+        self._closing: list[EmulatorProcess] = []
+
+
+@asynccontextmanager
+async def open_stack(root: Path, *, persist: bool) -> AsyncIterator[ReliabilityStack]:
+    server = DevServer(db_file=root / "temporal.db", ui=False)
+    await server.start()
+    emulator = start_emulator_process(
+        data_dir=root / "emulator", persist=persist, feature_delay=0.0
+    )
+    isv = await emulator.control.create_isv_tenant()
+    client = await Client.connect(server.address)
+    target = TemporalTarget(server.address, "default", f"reliability-{uuid.uuid4().hex[:8]}")
+    stack = ReliabilityStack(server, emulator, isv, client, target, root, [])
+    try:
+        yield stack
+    finally:
+        for worker in stack.workers:
+            worker.stop()
+        for old in stack._closing:
+            await old.control.aclose()
+        await stack.emulator.control.aclose()
+        stack.emulator.stop()
+        server.stop()
+
+
+@pytest.fixture
+async def reliability_stack(tmp_path: Path) -> AsyncIterator[ReliabilityStack]:
+    """The stack with an in-memory emulator (the fault and load tests never restart it)."""
+    async with open_stack(tmp_path, persist=False) as stack:
+        yield stack
+
+
+@pytest.fixture
+async def persistent_stack(tmp_path: Path) -> AsyncIterator[ReliabilityStack]:
+    """The stack with an emulator that writes its state after every request, so
+    `restart_emulator` brings back every tenant, resource and long-running operation."""
+    async with open_stack(tmp_path, persist=True) as stack:
+        yield stack
