@@ -18,6 +18,7 @@ from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from activities import LogNotifier, Notifier, WebhookNotifier, build_activities
+from activities.keep_alive import HeartbeatWhileRunning
 from azure_clients import AzureClients
 from logging_setup import configure_logging
 from settings import SettingsError, WorkerSettings, connect_temporal
@@ -76,6 +77,7 @@ def build_workers(
         "activities": activities,
         "max_concurrent_activities": settings.max_concurrent_activities,
         "graceful_shutdown_timeout": GRACEFUL_SHUTDOWN,
+        "interceptors": [HeartbeatWhileRunning()],
     }
     workflow_options: dict[str, Any] = {}
     if not settings.workflow_sandbox:

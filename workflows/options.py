@@ -14,6 +14,12 @@ _NEVER_RETRY = [
     ErrorType.AZURE_REQUEST_REJECTED,
 ]
 
+# Every Azure activity heartbeats in the background while it runs (activities/keep_alive.py), so
+# an activity lost with its worker (SIGKILL, OOM, a lost host) is retried elsewhere after this,
+# not after its start-to-close timeout. Generous against a busy event loop: a late beat only
+# repeats an idempotent call.
+AZURE_HEARTBEAT = timedelta(seconds=20)
+
 # One ARM or Graph request (plus SDK-internal retries).
 AZURE_CALL_TIMEOUT = timedelta(minutes=2)
 AZURE_CALL_RETRY = RetryPolicy(
@@ -26,7 +32,6 @@ AZURE_CALL_RETRY = RetryPolicy(
 
 # A create that waits on an Azure long-running operation inside the activity.
 LONG_RUNNING_TIMEOUT = timedelta(minutes=20)
-LONG_RUNNING_HEARTBEAT = timedelta(minutes=1)
 LONG_RUNNING_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=5),
     backoff_coefficient=2.0,

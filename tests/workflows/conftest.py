@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
-from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.enums.v1 import EventType, IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client, WorkflowHandle
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -93,6 +93,18 @@ class Onboarding:
             return status
 
         return await assert_eventually(reached)
+
+    async def wait_until_parked(self) -> int:
+        """Wait until the workflow waits on its reminder/deadline timer with nothing else in
+        flight (the stage changes before the instructions are sent); returns the event count."""
+
+        async def parked() -> int:
+            events = (await self.handle.fetch_history()).events
+            last = EventType.Name(events[-1].event_type)
+            assert last == "EVENT_TYPE_TIMER_STARTED", f"last event is {last}"
+            return len(events)
+
+        return await assert_eventually(parked)
 
     async def event_count(self) -> int:
         return len((await self.handle.fetch_history()).events)

@@ -211,7 +211,7 @@ async def test_update_validator_rejects_bad_submissions(
     """The update validator rejects with a clear reason and writes nothing to history."""
     async with running(env) as onboarding:
         await onboarding.wait_for_stage(Stage.AWAITING_CUSTOMER)
-        before = await onboarding.event_count()
+        before = await onboarding.wait_until_parked()
         with pytest.raises(WorkflowUpdateFailedError) as rejected:
             await onboarding.handle.execute_update(SUBMIT, body)
         assert reason in str(rejected.value.cause)
