@@ -1,16 +1,17 @@
 """Issue 5, items 2 and 5: the Temporal server and the emulator restart under running onboardings.
 
 Item 2: the dev server (history in its database file) is stopped and started again on the same
-port three times: while identity activities are in flight, while every onboarding waits for its
-customer (durable timers and visibility), and while the disk encryption sets are being created
-after the customers' signals. The worker processes and the test's client are not restarted; they
-reconnect by themselves.
+port four times: while identity activities are in flight, while every onboarding waits for its
+customer (durable timers and visibility), while the disk encryption sets are being created after
+the customers' signals, and, killed with SIGKILL (DevServer has no kill(), so the test kills its
+process), while the test disks are created. The worker processes and the test's client are not
+restarted; they reconnect by themselves.
 
-Item 5: the emulator (state persisted after every request) is stopped, once with SIGKILL, and
-started again on the same port and data directory: while identity activities are in flight, while
-every onboarding waits for its customer, while the encryption sets' long-running operations are
-pending, and while the test disks are created. Its tokens, tenants, resources and operations
-survive; the activities see connection errors and retry.
+Item 5: the emulator (state persisted after every request) is stopped (SIGTERM, or SIGKILL
+twice) and started again on the same port and data directory: while identity activities are in
+flight, while every onboarding waits for its customer, while the encryption sets' long-running
+operations are pending, and while the test disks are created. Its tokens, tenants, resources and
+operations survive; the activities see connection errors and retry.
 
 Every restart that claims to hit running activities first waits until at least one activity of the
 stage is started on a worker (the server's `pending_activities`), so the test cannot silently
@@ -58,7 +59,9 @@ WORKERS = 2
 # operation (its lro_delay), so a restart reliably lands while those activities run.
 SLOW_WRITE_MS = 3000
 LRO_DELAY = 3.0
-WITHIN = 150.0
+# A run takes 15-30 s; the margin is for an activity whose result was lost with the server and is
+# retried only after its start-to-close timeout (2 minutes for a single Azure call).
+WITHIN = 200.0
 
 IDENTITY_ACTIVITIES = {ActivityName.ENSURE_APPLICATION, ActivityName.ENSURE_MANAGED_IDENTITY}
 ENCRYPTION_SET_ACTIVITIES = {ActivityName.CREATE_ENCRYPTION_SET}
@@ -299,10 +302,22 @@ async def test_onboardings_complete_across_temporal_server_restarts(
     running = await when_in_flight(client, fleet, ENCRYPTION_SET_ACTIVITIES)
     await restart(restarts, "server", "during encryption sets", stack.server.restart, running)
 
+    # 4. A crash: SIGKILL while create_test_disk polls the test disk's long-running operation.
+    # Nothing is flushed on the way down; what the server acknowledged must be in the database.
+    async def crash_server() -> None:
+        process = stack.server._process  # DevServer has no kill()
+        assert process is not None
+        process.kill()
+        stack.server.stop()
+        await stack.server.start()
+
+    running = await when_in_flight(client, fleet, TEST_DISK_ACTIVITIES)
+    await restart(restarts, "server", "during test disks (SIGKILL)", crash_server, running)
+
     outcomes = await results(client, fleet, progress, WITHIN)
     elapsed = time.monotonic() - started
     await report(stack, fleet, outcomes, restarts, before, elapsed, "Temporal server restarts")
-    assert len(restarts) == 3 and all(r.in_flight for r in (restarts[0], restarts[2]))
+    assert [bool(r.in_flight) for r in restarts] == [True, False, True, True]
 
 
 @pytest.mark.timeout(300)
@@ -315,7 +330,6 @@ async def test_onboardings_complete_across_emulator_restarts_with_persisted_stat
     fleet += await new_fleet(
         stack.emulator.control, stack.isv, ISOLATED, policy={"identity_mode": "isolated"}
     )
-    ids = {o.workflow_id for o in fleet}
     stack.start_workers(WORKERS)
     before = await stack.emulator.control.snapshot()
     restarts: list[Restart] = []
@@ -362,5 +376,4 @@ async def test_onboardings_complete_across_emulator_restarts_with_persisted_stat
     outcomes = await results(client, fleet, progress, WITHIN)
     elapsed = time.monotonic() - started
     await report(stack, fleet, outcomes, restarts, before, elapsed, "Emulator restarts")
-    assert await awaiting_customer(client, queue) & ids == set()
     assert [bool(r.in_flight) for r in restarts] == [True, False, True, True]
