@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import queue
 import re
 import subprocess
 import sys
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 from aiohttp import web
 
@@ -18,6 +20,8 @@ from emulator.tls import ensure_certificates, server_ssl_context
 
 READY_LINE = re.compile(r"^emulator listening on (https://127\.0\.0\.1:(\d+)) ca=(.+)$")
 HOST = "127.0.0.1"
+# What a child emulator prints after its ready line (request errors), in its data directory.
+LOG_FILE = "emulator.log"
 
 
 @dataclass
@@ -88,6 +92,20 @@ class EmulatorProcess:
         return self.process.wait(10)
 
 
+def _drain(stdout: IO[str], ready: queue.Queue[str], log_path: Path) -> None:
+    """Hand the ready line over, then copy everything else the emulator prints to its log file.
+
+    The pipe must be read for as long as the emulator runs: once its buffer (64 KB) is full, the
+    emulator's next log line blocks its event loop and every request to it hangs.
+    """
+    ready.put(stdout.readline())
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("a", encoding="utf-8") as log:
+        for line in stdout:
+            log.write(line)
+            log.flush()
+
+
 def start_emulator_process(
     *,
     data_dir: Path,
@@ -116,16 +134,20 @@ def start_emulator_process(
     repo_root = Path(__file__).resolve().parent.parent
     process = subprocess.Popen(command, cwd=repo_root, stdout=subprocess.PIPE, text=True)
     assert process.stdout is not None
-    lines: list[str] = []
-    reader = threading.Thread(target=lambda: lines.append(process.stdout.readline()), daemon=True)  # type: ignore[union-attr]
-    reader.start()
-    reader.join(startup_timeout)
-    match = READY_LINE.match(lines[0].strip()) if lines else None
+    ready: queue.Queue[str] = queue.Queue()
+    threading.Thread(
+        target=_drain, args=(process.stdout, ready, data_dir / LOG_FILE), daemon=True
+    ).start()
+    try:
+        first = ready.get(timeout=startup_timeout)
+    except queue.Empty:
+        first = ""
+    match = READY_LINE.match(first.strip())
     if match is None:
         process.kill()
         process.wait(10)
         raise RuntimeError(
-            f"emulator did not start: first line was {lines[:1]!r}, exit code {process.returncode}"
+            f"emulator did not start: first line was {first!r}, exit code {process.returncode}"
         )
     url, ca_path = match.group(1), Path(match.group(3))
     return EmulatorProcess(

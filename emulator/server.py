@@ -173,6 +173,11 @@ async def pipeline(request: web.Request, handler) -> web.StreamResponse:  # type
         ctx.record(record)
         # Nothing can be written to an aborted transport; aiohttp discards this placeholder.
         return web.Response(status=499)
+    except ConnectionResetError:
+        # The client went away mid-request (a killed worker): there is no one left to answer,
+        # and it is not the emulator's failure.
+        log.info("emulator.client_gone", method=request.method, path=path)
+        return web.Response(status=499)
     except Exception:
         log.exception("emulator.unhandled", method=request.method, path=path)
         response = render(

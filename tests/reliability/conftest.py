@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
 
 from cli.connection import TemporalTarget
 from emulator.control import IsvTenant
@@ -75,7 +76,7 @@ async def open_stack(root: Path, *, persist: bool) -> AsyncIterator[ReliabilityS
         data_dir=root / "emulator", persist=persist, feature_delay=0.0
     )
     isv = await emulator.control.create_isv_tenant()
-    client = await Client.connect(server.address)
+    client = await Client.connect(server.address, data_converter=pydantic_data_converter)
     target = TemporalTarget(server.address, "default", f"reliability-{uuid.uuid4().hex[:8]}")
     stack = ReliabilityStack(server, emulator, isv, client, target, root, [])
     try:
