@@ -68,7 +68,9 @@ class Outcome:
 
 
 @dataclass
-class _Progress:
+class Progress:
+    """When each customer's key URL was sent (time.monotonic()), by workflow id."""
+
     submitted_at: dict[str, float] = field(default_factory=dict)
 
 
@@ -153,7 +155,7 @@ async def play_customers(
     target: TemporalTarget,
     control: EmulatorControl,
     fleet: list[Onboarding],
-    progress: _Progress,
+    progress: Progress,
 ) -> None:
     """Complete each customer's setup as soon as its workflow waits for it, until all have been."""
     by_id = {o.workflow_id: o for o in fleet}
@@ -172,7 +174,7 @@ async def play_customers(
             await asyncio.sleep(POLL_INTERVAL)
 
 
-async def result_of(client: Client, workflow_id: str, progress: _Progress) -> Outcome:
+async def result_of(client: Client, workflow_id: str, progress: Progress) -> Outcome:
     handle = client.get_workflow_handle(workflow_id)
     failure: str | None = None
     try:
@@ -197,7 +199,7 @@ async def onboard_all(
     within: float = 600.0,
 ) -> list[Outcome]:
     """Start every onboarding, play every customer, and wait for every result."""
-    progress = _Progress()
+    progress = Progress()
     async with asyncio.timeout(within):
         await start_all(client, target, fleet)
         customers = asyncio.create_task(play_customers(client, target, control, fleet, progress))

@@ -173,8 +173,15 @@ class DevServer:
             self._log.close()
             self._log = None
 
-    async def restart(self, ready_within: float = 60.0) -> None:
-        """Stop and start again on the same ports and database file; history survives."""
+    async def restart(self, ready_within: float = 60.0, *, crash: bool = False) -> None:
+        """Stop and start again on the same ports and database file; history survives.
+
+        `crash` ends the server with SIGKILL instead of SIGTERM: nothing is flushed on the way
+        down, so only what it had written to its database comes back.
+        """
+        if crash and self._process is not None:
+            self._process.kill()
+            self._process.wait(STOP_TIMEOUT)
         self.stop()
         await self.start(ready_within)
 

@@ -36,7 +36,7 @@ from emulator.control import EmulatorControl, FaultRule
 from fleet import (
     Onboarding,
     Outcome,
-    _Progress,
+    Progress,
     awaiting_customer,
     complete_customer,
     new_fleet,
@@ -207,7 +207,7 @@ async def how_in_flight_ended(client: Client, restart_: Restart) -> list[Ending]
 
 
 async def results(
-    client: Client, fleet: list[Onboarding], progress: _Progress, within: float
+    client: Client, fleet: list[Onboarding], progress: Progress, within: float
 ) -> list[Outcome]:
     async with asyncio.timeout(within):
         return list(
@@ -216,7 +216,7 @@ async def results(
 
 
 async def complete_customers(
-    client: Client, control: EmulatorControl, fleet: list[Onboarding], progress: _Progress
+    client: Client, control: EmulatorControl, fleet: list[Onboarding], progress: Progress
 ) -> None:
     async def one(onboarding: Onboarding) -> None:
         progress.submitted_at[onboarding.workflow_id] = await complete_customer(
@@ -277,7 +277,7 @@ async def test_onboardings_complete_across_temporal_server_restarts(
     stack.start_workers(WORKERS)
     before = await control.snapshot()
     restarts: list[Restart] = []
-    progress = _Progress()
+    progress = Progress()
     started = time.monotonic()
 
     # 1. Mid-activity: the Graph app upsert and the identity PUT are held by the emulator, so the
@@ -305,11 +305,7 @@ async def test_onboardings_complete_across_temporal_server_restarts(
     # 4. A crash: SIGKILL while create_test_disk polls the test disk's long-running operation.
     # Nothing is flushed on the way down; what the server acknowledged must be in the database.
     async def crash_server() -> None:
-        process = stack.server._process  # DevServer has no kill()
-        assert process is not None
-        process.kill()
-        stack.server.stop()
-        await stack.server.start()
+        await stack.server.restart(crash=True)
 
     running = await when_in_flight(client, fleet, TEST_DISK_ACTIVITIES)
     await restart(restarts, "server", "during test disks (SIGKILL)", crash_server, running)
@@ -333,7 +329,7 @@ async def test_onboardings_complete_across_emulator_restarts_with_persisted_stat
     stack.start_workers(WORKERS)
     before = await stack.emulator.control.snapshot()
     restarts: list[Restart] = []
-    progress = _Progress()
+    progress = Progress()
 
     async def emulator_restart(kill: bool) -> None:
         stack.restart_emulator(kill=kill)

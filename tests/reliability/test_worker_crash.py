@@ -28,7 +28,7 @@ from temporalio.api.enums.v1 import PendingActivityState
 from temporalio.client import Client
 
 from emulator.control import FaultRule
-from fleet import Onboarding, _Progress, new_fleet, play_customers, result_of, start_all
+from fleet import Onboarding, Progress, new_fleet, play_customers, result_of, start_all
 from models import Stage
 from search_attributes import STAGE
 from tests.reliability.conftest import ReliabilityStack
@@ -132,7 +132,7 @@ async def test_worker_killed_at_every_stage_loses_nothing_and_repeats_nothing(
     kills = [await _kill_at(stack, fleet, stage) for stage in KILL_STAGES_BEFORE_CUSTOMER]
     # Parked on the deadline and reminder timers: the state lives only in the history now.
     kills.append(await _kill_at(stack, fleet, Stage.AWAITING_CUSTOMER, with_activity=False))
-    progress = _Progress()
+    progress = Progress()
     customers = asyncio.create_task(
         play_customers(stack.client, stack.target, control, fleet, progress)
     )
