@@ -170,7 +170,7 @@ async def put_des(request: web.Request, p: dict[str, str]) -> web.Response:
             "location", f"The disk encryption set already exists in '{existing['location']}'."
         )
     props = _validated_properties(body.get("properties"))
-    resource = {
+    resource: dict[str, Any] = {
         "id": des_id(p["sub"], group, p["name"]),
         "name": p["name"],
         "type": DES_TYPE,

@@ -227,9 +227,9 @@ async def dispatch(request: web.Request) -> web.StreamResponse:
     resolved = router.resolve(request.method, request.path)
     if resolved is None:
         raise web.HTTPNotFound()
-    if resolved == "method":
+    if isinstance(resolved, str):  # "method": the path exists, for other methods
         raise web.HTTPMethodNotAllowed(request.method, [])
-    handler, params = resolved  # type: ignore[misc]
+    handler, params = resolved
     if family == "arm":
         check_api_version(request)
     return await handler(request, params)
