@@ -1,1 +1,4 @@
-"""Local Azure emulator: Entra tokens, ARM, Microsoft Graph and the cross-tenant key trust chain over HTTPS."""
+"""Local Azure emulator over HTTPS.
+
+It serves Entra tokens, ARM, Microsoft Graph and the cross-tenant key trust chain.
+"""

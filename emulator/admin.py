@@ -1,4 +1,7 @@
-"""Admin API under /_emulator: set up tenants, play the customer, tune delays, faults, quota; read logs."""
+"""Admin API under /_emulator.
+
+Set up tenants, play the customer, tune delays, faults and quota, and read the logs.
+"""
 
 from __future__ import annotations
 

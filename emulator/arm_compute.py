@@ -1,4 +1,7 @@
-"""ARM Microsoft.Compute disk encryption sets: PUT/PATCH as LROs checked by the trust chain, GET, DELETE, list."""
+"""ARM Microsoft.Compute disk encryption sets.
+
+PUT and PATCH are LROs checked by the trust chain; GET, DELETE and list are synchronous.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""ARM Microsoft.Compute managed disks: create as an LRO (re-checking the customer key), get, delete, list."""
+"""ARM Microsoft.Compute managed disks.
+
+Create is an LRO that re-checks the customer key; get, delete and list.
+"""
 
 from __future__ import annotations
 

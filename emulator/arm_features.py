@@ -1,4 +1,7 @@
-"""ARM Microsoft.Features feature registration (with its state machine) and resource provider registration."""
+"""ARM Microsoft.Features feature registration and resource provider registration.
+
+Feature registration runs through its state machine; providers register at once.
+"""
 
 from __future__ import annotations
 
@@ -31,7 +34,10 @@ def _namespace(raw: str) -> str:
 
 def _feature_body(sub: str, namespace: str, name: str, state: str) -> dict[str, Any]:
     return {
-        "id": f"/subscriptions/{sub}/providers/Microsoft.Features/providers/{namespace}/features/{name}",
+        "id": (
+            f"/subscriptions/{sub}/providers/Microsoft.Features"
+            f"/providers/{namespace}/features/{name}"
+        ),
         "name": f"{namespace}/{name}",
         "type": "Microsoft.Features/providers/features",
         "properties": {"state": state},

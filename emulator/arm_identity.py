@@ -87,7 +87,10 @@ async def put_rg(request: web.Request, p: dict[str, str]) -> web.Response:
 
 
 def _uami_id(p: dict[str, str], group: dict[str, Any]) -> str:
-    return f"/subscriptions/{p['sub']}/resourcegroups/{group['name']}/providers/{UAMI_TYPE}/{p['name']}"
+    return (
+        f"/subscriptions/{p['sub']}/resourcegroups/{group['name']}"
+        f"/providers/{UAMI_TYPE}/{p['name']}"
+    )
 
 
 async def put_uami(request: web.Request, p: dict[str, str]) -> web.Response:

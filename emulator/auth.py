@@ -1,4 +1,7 @@
-"""Bearer-token checks for ARM and Graph, with the 401/403/404 answers Azure gives, plus the write quota."""
+"""Bearer-token checks for ARM and Graph, plus the write quota.
+
+Refusals carry the 401/403/404 answers Azure gives.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Shared emulator context (world, token issuer, faults, quota, request log) and a case-insensitive router."""
+"""Shared emulator context and a case-insensitive router.
+
+The context holds the world, the token issuer, faults, the write quota and the request log.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""Typed async client for the emulator's admin API (/_emulator): tenants, the customer's side, faults, logs.
+"""Typed async client for the emulator's admin API (/_emulator).
+
+It covers tenants, the customer's side, faults and logs. For example:
 
 control = EmulatorControl(emulator.url, emulator.ca_path)
 isv = await control.create_isv_tenant()
@@ -22,7 +24,10 @@ class IsvTenant:
     client_secret: str
 
     def __repr__(self) -> str:  # keep the secret out of logs and test output
-        return f"IsvTenant(tenant_id={self.tenant_id!r}, subscription_id={self.subscription_id!r}, client_id={self.client_id!r})"
+        return (
+            f"IsvTenant(tenant_id={self.tenant_id!r}, "
+            f"subscription_id={self.subscription_id!r}, client_id={self.client_id!r})"
+        )
 
 
 @dataclass(frozen=True)

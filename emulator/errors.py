@@ -2,7 +2,8 @@
 
 ApiError
  +-- ARM:   {"error": {"code", "message", "details": []}}
- +-- Graph: {"error": {"code", "message", "innerError": {"date", "request-id", "client-request-id"}}}
+ +-- Graph: {"error": {"code", "message",
+ |                     "innerError": {"date", "request-id", "client-request-id"}}}
  +-- Entra: {"error", "error_description", "error_codes", "timestamp", "trace_id", "correlation_id"}
 """
 

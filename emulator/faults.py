@@ -61,7 +61,10 @@ class FaultRule:
 
 
 class FaultEngine:
-    """Picks the fault (if any) for a request; the same seed and request order give the same faults."""
+    """Picks the fault (if any) for a request.
+
+    The same seed and request order give the same faults.
+    """
 
     def __init__(self) -> None:
         self.rules: list[FaultRule] = []

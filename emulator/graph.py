@@ -1,4 +1,7 @@
-"""Microsoft Graph v1.0 applications (with the uniqueName upsert) and servicePrincipals, per tenant."""
+"""Microsoft Graph v1.0 applications and servicePrincipals, per tenant.
+
+Applications include the uniqueName upsert.
+"""
 
 from __future__ import annotations
 
@@ -157,7 +160,10 @@ async def delete_app(request: web.Request, p: dict[str, str]) -> web.Response:
 
 
 def new_service_principal(ctx_world: Any, tenant: dict[str, Any], app_id: str) -> dict[str, Any]:
-    """Consent: a service principal for `app_id` in `tenant` (the app may live in another tenant)."""
+    """Consent: a service principal for `app_id` in `tenant`.
+
+    The app may live in another tenant.
+    """
     app_id = app_id.lower()
     home = ctx_world.app_anywhere(app_id)
     if home is None:

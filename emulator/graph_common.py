@@ -1,4 +1,7 @@
-"""Helpers shared by the Microsoft Graph handlers: the caller's directory, bodies, $filter, shapes."""
+"""Helpers shared by the Microsoft Graph handlers.
+
+They cover the caller's directory, request bodies, $filter and response shapes.
+"""
 
 from __future__ import annotations
 

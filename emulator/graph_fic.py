@@ -1,4 +1,7 @@
-"""Microsoft Graph federatedIdentityCredentials on applications, with Graph's uniqueness and count rules."""
+"""Microsoft Graph federatedIdentityCredentials on applications.
+
+Graph's uniqueness and count rules apply.
+"""
 
 from __future__ import annotations
 

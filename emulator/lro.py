@@ -1,4 +1,7 @@
-"""DiskRP long-running operations: start, settle lazily by the clock, and the operation-status resource."""
+"""DiskRP long-running operations.
+
+Start them, settle them lazily by the clock, and serve the operation-status resource.
+"""
 
 from __future__ import annotations
 
@@ -13,8 +16,8 @@ from emulator.errors import ApiError, json_response
 from emulator.state import World, new_guid, utc_iso
 
 OPERATION = "/subscriptions/{sub}/providers/Microsoft.Compute/locations/{loc}/DiskOperations/{op}"
-# azure-core treats Retry-After 0 as "use your own 30 s default", and the SDK parses Retry-After as an
-# int, so sub-second delays go out as retry-after-ms (which azure-core also honours).
+# azure-core treats Retry-After 0 as "use your own 30 s default", and the SDK parses Retry-After
+# as an int, so sub-second delays go out as retry-after-ms (which azure-core also honours).
 MIN_RETRY_AFTER_MS = 50
 
 

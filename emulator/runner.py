@@ -1,4 +1,7 @@
-"""Start the emulator in-process (on the running asyncio loop) or as a `python -m emulator` subprocess."""
+"""Start the emulator in-process or as a subprocess.
+
+In-process it runs on the running asyncio loop; the subprocess is `python -m emulator`.
+"""
 
 from __future__ import annotations
 

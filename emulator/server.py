@@ -1,4 +1,7 @@
-"""The aiohttp application: request ids, request log, faults, quota, bearer-token checks, error envelopes."""
+"""The aiohttp application.
+
+It adds request ids, the request log, faults, quota, bearer-token checks and error envelopes.
+"""
 
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
-"""The emulator's world (tenants, directories, subscriptions, resources, vaults) and its JSON persistence.
+"""The emulator's world and its JSON persistence.
 
-Entities are plain JSON-shaped dicts so the whole world serialises as-is; helpers here find and create them.
+The world holds tenants, directories, subscriptions, resources and vaults. Entities are plain
+JSON-shaped dicts so the whole world serialises as-is; helpers here find and create them.
 """
 
 from __future__ import annotations

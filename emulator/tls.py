@@ -1,4 +1,7 @@
-"""CA and server certificates for the emulator's HTTPS listener, generated once per data directory."""
+"""CA and server certificates for the emulator's HTTPS listener.
+
+They are generated once per data directory.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""RS256 access tokens: a signing key persisted in the data directory, issuing and validating JWTs."""
+"""RS256 access tokens: issuing and validating JWTs.
+
+The signing key is persisted in the data directory.
+"""
 
 from __future__ import annotations
 

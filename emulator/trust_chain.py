@@ -1,9 +1,9 @@
-"""The cross-tenant CMK trust chain, checked link by link as DiskRP does for DES and encrypted disks.
+"""The cross-tenant CMK trust chain, checked link by link as DiskRP checks DES and encrypted disks.
 
-Codes: BadRequest (1, synchronous), FederatedCredentialMismatch (2), KeyVaultNotFound / KeyNotFound (3),
-ApplicationNotFoundInCustomerTenant (4), KeyVaultAccessForbidden (5), KeyVaultSoftDeleteNotEnabled /
-KeyVaultPurgeProtectionNotEnabled (6), KeyDisabled / KeyTypeNotSupported / KeySizeNotSupported (7),
-KeyVaultRegionMismatch (8).
+Codes: BadRequest (1, synchronous), FederatedCredentialMismatch (2), KeyVaultNotFound /
+KeyNotFound (3), ApplicationNotFoundInCustomerTenant (4), KeyVaultAccessForbidden (5),
+KeyVaultSoftDeleteNotEnabled / KeyVaultPurgeProtectionNotEnabled (6), KeyDisabled /
+KeyTypeNotSupported / KeySizeNotSupported (7), KeyVaultRegionMismatch (8).
 """
 
 from __future__ import annotations

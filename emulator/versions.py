@@ -1,4 +1,7 @@
-"""ARM api-version checks: required on every call, and at least the first version that has the feature."""
+"""ARM api-version checks.
+
+Every call must carry one, at least the first version that has the feature.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,8 @@
-"""Fixtures: one in-process emulator per session, a fresh ISV tenant per test, real SDK clients."""
+"""Fixtures: one in-process emulator per session, a fresh ISV tenant per test, real SDK clients.
+
+ARM request bodies are built as raw wire-format JSON (camelCase, sometimes deliberately invalid)
+so the emulator's own validation is what the tests exercise; see `as_des` and `as_disk`.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +11,14 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, cast
 
 import httpx
 import pytest
+from azure.core.exceptions import HttpResponseError, ODataV4Format
 from azure.identity.aio import ClientSecretCredential
 from azure.mgmt.compute.aio import ComputeManagementClient
+from azure.mgmt.compute.models import Disk, DiskEncryptionSet
 from azure.mgmt.msi.aio import ManagedServiceIdentityClient
 from azure.mgmt.resource.features.aio import FeatureClient
 from azure.mgmt.resource.resources.aio import ResourceManagementClient
@@ -24,11 +31,24 @@ from msgraph.generated.models.application import Application
 from msgraph.generated.models.federated_identity_credential import FederatedIdentityCredential
 
 from emulator.control import CustomerTenant, IsvTenant
-from emulator.runner import RunningEmulator, start_emulator
+from emulator.runner import EmulatorProcess, RunningEmulator, start_emulator
 
 ARM_SCOPE = "https://management.azure.com/.default"
 GRAPH_SCOPE = "https://graph.microsoft.com/.default"
 REGION = "eastus"
+
+
+def arm_error(error: HttpResponseError) -> ODataV4Format:
+    """The ARM error body the SDK parsed from a failed response; asserts there was one."""
+    assert error.error is not None, f"no ARM error body: {error}"
+    return error.error
+
+
+def arm_message(error: HttpResponseError) -> str:
+    """The message of the ARM error body; asserts there was one."""
+    message = arm_error(error).message
+    assert message is not None, f"ARM error without a message: {error}"
+    return message
 
 
 async def assert_eventually(check: Callable[[], Awaitable[bool]], within: float = 10.0) -> None:
@@ -65,7 +85,9 @@ async def customer(emulator: RunningEmulator) -> CustomerTenant:
     return await emulator.control.create_customer_tenant()
 
 
-def make_credential(emulator: RunningEmulator, tenant: IsvTenant) -> ClientSecretCredential:
+def make_credential(
+    emulator: RunningEmulator | EmulatorProcess, tenant: IsvTenant
+) -> ClientSecretCredential:
     return ClientSecretCredential(
         tenant.tenant_id,
         tenant.client_id,
@@ -76,7 +98,8 @@ def make_credential(emulator: RunningEmulator, tenant: IsvTenant) -> ClientSecre
     )
 
 
-def arm_kwargs(emulator: RunningEmulator, **extra: object) -> dict[str, object]:
+def arm_kwargs(emulator: RunningEmulator | EmulatorProcess, **extra: Any) -> dict[str, Any]:
+    """Keyword arguments for an azure-mgmt client pointed at the emulator."""
     return {
         "base_url": emulator.url,
         "credential_scopes": [ARM_SCOPE],
@@ -158,7 +181,7 @@ class Chain:
     key_name: str
     key_url: str
 
-    def des_body(self, **properties: object) -> dict[str, object]:
+    def des_body(self, **properties: Any) -> dict[str, Any]:
         return {
             "location": REGION,
             "identity": {"type": "UserAssigned", "userAssignedIdentities": {self.identity_id: {}}},
@@ -233,14 +256,29 @@ async def chain(
     return await build_chain(emulator, isv, customer, arm, graph)
 
 
-def disk_body(des_id: str | None, *, sku: str = "Premium_LRS") -> dict[str, object]:
-    properties: dict[str, object] = {"creationData": {"createOption": "Empty"}, "diskSizeGB": 4}
+def disk_body(des_id: str | None, *, sku: str = "Premium_LRS") -> dict[str, Any]:
+    properties: dict[str, Any] = {"creationData": {"createOption": "Empty"}, "diskSizeGB": 4}
     if des_id:
         properties["encryption"] = {
             "diskEncryptionSetId": des_id,
             "type": "EncryptionAtRestWithCustomerKey",
         }
     return {"location": REGION, "sku": {"name": sku}, "properties": properties}
+
+
+def as_des(body: dict[str, Any]) -> DiskEncryptionSet:
+    """Type a raw DES body for `disk_encryption_sets.begin_create_or_update`.
+
+    The client sends any mapping as JSON unchanged, but its overloads accept only the model, a
+    TypedDict that marks optional fields (tags, zones, ...) as required, or IO[bytes]. Building the
+    model instead would drop read-only fields on serialisation, so the body is cast, not converted.
+    """
+    return cast(DiskEncryptionSet, body)
+
+
+def as_disk(body: dict[str, Any]) -> Disk:
+    """Type a raw disk body for `disks.begin_create_or_update` (see `as_des`)."""
+    return cast(Disk, body)
 
 
 def data_dir_of(emulator: RunningEmulator) -> Path:

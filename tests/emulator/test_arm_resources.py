@@ -1,4 +1,7 @@
-"""Features, providers, resource groups and user-assigned identities through the azure-mgmt clients."""
+"""Features, providers, resource groups and user-assigned identities.
+
+All through the azure-mgmt clients.
+"""
 
 from __future__ import annotations
 
@@ -12,18 +15,19 @@ FEATURE = "EncryptionAtRestWithCrossTenantKey"
 
 async def test_feature_state_machine(arm: Arm) -> None:
     """NotRegistered -> Registering on register -> Registered after the feature delay; listed."""
-    assert (
-        await arm.features.features.get("Microsoft.Compute", FEATURE)
-    ).properties.state == "NotRegistered"
+    initial = await arm.features.features.get("Microsoft.Compute", FEATURE)
+    assert initial.properties is not None
+    assert initial.properties.state == "NotRegistered"
     registered = await arm.features.features.register("Microsoft.Compute", FEATURE)
+    assert registered.properties is not None
     assert registered.properties.state == "Registering"
     assert registered.name == f"Microsoft.Compute/{FEATURE}"
     assert registered.type == "Microsoft.Features/providers/features"
 
     async def is_registered() -> bool:
-        return (
-            await arm.features.features.get("Microsoft.Compute", FEATURE)
-        ).properties.state == "Registered"
+        feature = await arm.features.features.get("Microsoft.Compute", FEATURE)
+        assert feature.properties is not None
+        return feature.properties.state == "Registered"
 
     await assert_eventually(is_registered)
     listed = [f.name async for f in arm.features.features.list("Microsoft.Compute")]
@@ -49,7 +53,10 @@ async def test_resource_groups(arm: Arm) -> None:
 
 
 async def test_user_assigned_identity_crud(emulator, isv, arm: Arm) -> None:
-    """PUT creates with principal/client ids (a managed-identity SP), GET/list read it, DELETE removes it."""
+    """PUT creates with principal/client ids (a managed-identity SP).
+
+    GET and list read it back; DELETE removes it.
+    """
     identity = await arm.msi.user_assigned_identities.create_or_update(
         "cmk-rg", "uami-1", {"location": "eastus", "tags": {"a": "b"}}
     )

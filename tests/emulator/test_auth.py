@@ -14,7 +14,13 @@ from azure.identity.aio import ClientSecretCredential
 from azure.mgmt.resource.features.aio import FeatureClient
 
 from emulator.control import IsvTenant
-from tests.emulator.conftest import ARM_SCOPE, GRAPH_SCOPE, arm_kwargs, make_credential
+from tests.emulator.conftest import (
+    ARM_SCOPE,
+    GRAPH_SCOPE,
+    arm_error,
+    arm_kwargs,
+    make_credential,
+)
 
 FEATURE = "/subscriptions/{sub}/providers/Microsoft.Features/providers/Microsoft.Compute/features/F"
 
@@ -153,14 +159,20 @@ async def test_foreign_tenant_token_is_refused_by_sdk(emulator, isv: IsvTenant) 
             await client.features.get("Microsoft.Compute", "F")
     await credential.close()
     assert error.value.status_code == 401
-    assert error.value.error.code == "InvalidAuthenticationTokenTenant"
+    assert arm_error(error.value).code == "InvalidAuthenticationTokenTenant"
 
 
 async def test_bad_requests_get_azure_codes(emulator, isv: IsvTenant, credential) -> None:
-    """Missing api-version, malformed JSON, unknown subscription / RG and bad names: Azure codes, no 500."""
+    """Bad requests get Azure codes, never a 500.
+
+    Covers a missing api-version, malformed JSON, an unknown subscription or RG and bad names.
+    """
     token = (await credential.get_token(ARM_SCOPE)).token
     sub = isv.subscription_id
-    uami = f"/subscriptions/{sub}/resourceGroups/cmk-rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/"
+    uami = (
+        f"/subscriptions/{sub}/resourceGroups/cmk-rg"
+        "/providers/Microsoft.ManagedIdentity/userAssignedIdentities/"
+    )
     cases = [
         (FEATURE.format(sub=sub), {}, "GET", None, 400, "MissingApiVersionParameter"),
         (

@@ -5,18 +5,28 @@ from __future__ import annotations
 import pytest
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 
-from tests.emulator.conftest import Arm, Chain, disk_body
+from tests.emulator.conftest import (
+    Arm,
+    Chain,
+    arm_error,
+    arm_message,
+    as_des,
+    as_disk,
+    disk_body,
+)
 
 
 async def test_des_create_is_an_lro_that_succeeds(arm: Arm, chain: Chain) -> None:
     """A DES with a full trust chain ends Succeeded with the identity's principal and client ids."""
     poller = await arm.compute.disk_encryption_sets.begin_create_or_update(
-        "cmk-rg", "des-ok", chain.des_body()
+        "cmk-rg", "des-ok", as_des(chain.des_body())
     )
     des = await poller.result()
+    assert des.properties is not None and des.properties.active_key is not None
     assert des.properties.provisioning_state == "Succeeded"
     assert des.properties.federated_client_id == chain.app_id
     assert des.properties.active_key.key_url == chain.key_url
+    assert des.identity is not None and des.identity.user_assigned_identities is not None
     entry = des.identity.user_assigned_identities[chain.identity_id]
     assert entry.principal_id == chain.principal_id and entry.client_id
     fetched = await arm.compute.disk_encryption_sets.get("cmk-rg", "des-ok")
@@ -32,7 +42,7 @@ async def test_des_patch_rotates_key_and_keeps_previous(emulator, arm: Arm, chai
     """PATCH with a new key version is an LRO that records the old key in previousKeys."""
     await (
         await arm.compute.disk_encryption_sets.begin_create_or_update(
-            "cmk-rg", "des-p", chain.des_body()
+            "cmk-rg", "des-p", as_des(chain.des_body())
         )
     ).result()
     new_url = await emulator.control.create_key(
@@ -42,7 +52,9 @@ async def test_des_patch_rotates_key_and_keeps_previous(emulator, arm: Arm, chai
         "cmk-rg", "des-p", {"properties": {"activeKey": {"keyUrl": new_url}}}
     )
     des = await poller.result()
+    assert des.properties is not None and des.properties.active_key is not None
     assert des.properties.active_key.key_url == new_url
+    assert des.properties.previous_keys is not None
     assert [k.key_url for k in des.properties.previous_keys] == [chain.key_url]
 
 
@@ -50,12 +62,15 @@ async def test_encrypted_disk_lifecycle_and_des_in_use(arm: Arm, chain: Chain) -
     """An encrypted disk reports its DES; the DES cannot be deleted while the disk exists."""
     des = await (
         await arm.compute.disk_encryption_sets.begin_create_or_update(
-            "cmk-rg", "des-d", chain.des_body()
+            "cmk-rg", "des-d", as_des(chain.des_body())
         )
     ).result()
     disk = await (
-        await arm.compute.disks.begin_create_or_update("cmk-rg", "disk1", disk_body(des.id))
+        await arm.compute.disks.begin_create_or_update(
+            "cmk-rg", "disk1", as_disk(disk_body(des.id))
+        )
     ).result()
+    assert disk.properties is not None and disk.properties.encryption is not None
     assert disk.properties.encryption.type == "EncryptionAtRestWithCustomerKey"
     assert disk.properties.encryption.disk_encryption_set_id == des.id
     assert disk.properties.provisioning_state == "Succeeded"
@@ -79,8 +94,9 @@ async def test_encrypted_disk_lifecycle_and_des_in_use(arm: Arm, chain: Chain) -
 async def test_platform_key_disk_needs_no_des(arm: Arm) -> None:
     """A disk without encryption settings is created with the platform key."""
     disk = await (
-        await arm.compute.disks.begin_create_or_update("cmk-rg", "plain", disk_body(None))
+        await arm.compute.disks.begin_create_or_update("cmk-rg", "plain", as_disk(disk_body(None)))
     ).result()
+    assert disk.properties is not None and disk.properties.encryption is not None
     assert disk.properties.encryption.type == "EncryptionAtRestWithPlatformKey"
 
 
@@ -104,20 +120,22 @@ async def test_des_validation_names_the_property(
     body = chain.des_body()
     mutate(body)
     with pytest.raises(HttpResponseError) as error:
-        await arm.compute.disk_encryption_sets.begin_create_or_update("cmk-rg", name, body)
+        await arm.compute.disk_encryption_sets.begin_create_or_update("cmk-rg", name, as_des(body))
     assert error.value.status_code == 400
     if target is None:
-        assert error.value.error.code == "InvalidResourceName"
+        assert arm_error(error.value).code == "InvalidResourceName"
     else:
-        assert error.value.error.code == "InvalidParameter" and target in error.value.error.message
+        assert arm_error(error.value).code == "InvalidParameter" and target in arm_message(
+            error.value
+        )
 
 
 async def test_disk_validation_names_the_property(arm: Arm) -> None:
     """A disk without a size is refused with InvalidParameter naming diskSizeGB."""
     body = disk_body(None)
-    body["properties"].pop("diskSizeGB")  # type: ignore[union-attr]
+    body["properties"].pop("diskSizeGB")
     with pytest.raises(HttpResponseError) as error:
-        await arm.compute.disks.begin_create_or_update("cmk-rg", "nosize", body)
-    assert (
-        error.value.error.code == "InvalidParameter" and "diskSizeGB" in error.value.error.message
+        await arm.compute.disks.begin_create_or_update("cmk-rg", "nosize", as_disk(body))
+    assert arm_error(error.value).code == "InvalidParameter" and "diskSizeGB" in arm_message(
+        error.value
     )

@@ -10,9 +10,10 @@ from azure.core.exceptions import (
     ServiceRequestError,
     ServiceResponseError,
 )
+from azure.core.rest import AsyncHttpResponse
 
 from emulator.control import FaultRule
-from tests.emulator.conftest import Arm
+from tests.emulator.conftest import Arm, arm_error
 
 UAMI_PATH = r"/userAssignedIdentities/"
 
@@ -25,8 +26,10 @@ async def test_throttle_fault_is_429_with_retry_after(emulator, arm: Arm) -> Non
     with pytest.raises(HttpResponseError) as error:
         await arm.msi.user_assigned_identities.get("cmk-rg", "x12")
     assert error.value.status_code == 429
-    assert error.value.response.headers["Retry-After"] == "7"
-    assert error.value.error.code == "SubscriptionRequestsThrottled"
+    response = error.value.response
+    assert isinstance(response, AsyncHttpResponse)
+    assert response.headers["Retry-After"] == "7"
+    assert arm_error(error.value).code == "SubscriptionRequestsThrottled"
 
 
 async def test_error_fault_stops_after_max_count(emulator, arm: Arm) -> None:
@@ -114,14 +117,19 @@ async def test_write_quota_throttles_like_arm(emulator, isv, arm: Arm) -> None:
         await arm.msi.user_assigned_identities.create_or_update(
             "cmk-rg", "q-3", {"location": "eastus"}
         )
-    assert error.value.status_code == 429 and int(error.value.response.headers["Retry-After"]) >= 1
-    assert error.value.response.headers["x-ms-ratelimit-remaining-subscription-writes"] == "0"
+    response = error.value.response
+    assert isinstance(response, AsyncHttpResponse)
+    assert error.value.status_code == 429 and int(response.headers["Retry-After"]) >= 1
+    assert response.headers["x-ms-ratelimit-remaining-subscription-writes"] == "0"
     assert (await arm.msi.user_assigned_identities.get("cmk-rg", "q-1")).id == first.id
     await emulator.control.set_write_quota(isv.subscription_id, None)
 
 
 async def test_request_log_and_counters(emulator, isv, arm: Arm) -> None:
-    """Requests are logged with tenant and resource type; counters split reads and writes; reset clears."""
+    """Requests are logged with tenant and resource type; counters split reads and writes.
+
+    reset_requests clears both.
+    """
     await emulator.control.reset_requests()
     await arm.msi.user_assigned_identities.create_or_update(
         "cmk-rg", "logged", {"location": "eastus"}

@@ -1,4 +1,7 @@
-"""Microsoft Graph applications, federated identity credentials and service principals via msgraph-sdk."""
+"""Microsoft Graph applications, federated identity credentials and service principals.
+
+All through msgraph-sdk.
+"""
 
 from __future__ import annotations
 
@@ -27,7 +30,7 @@ def _fic(name: str, subject: str) -> FederatedIdentityCredential:
 
 
 async def test_application_crud_and_filters(graph) -> None:
-    """POST creates (201), GET by id/appId works, $filter on appId and displayName, DELETE removes."""
+    """POST creates (201), GET by id/appId works, $filter on appId/displayName, DELETE removes."""
     created = await graph.applications.post(
         Application(display_name="Alpha", sign_in_audience="AzureADMultipleOrgs")
     )
@@ -47,7 +50,10 @@ async def test_application_crud_and_filters(graph) -> None:
 
 
 async def test_unique_name_upsert_creates_then_updates(graph) -> None:
-    """PATCH (uniqueName) with Prefer create-if-missing returns the app once, then updates in place."""
+    """PATCH (uniqueName) with Prefer create-if-missing creates the app once, then updates it.
+
+    The second PATCH updates the same app in place.
+    """
     builder = graph.applications_with_unique_name("upsert-app")
     first = await builder.patch(
         Application(display_name="One", sign_in_audience="AzureADMultipleOrgs"),
@@ -72,7 +78,10 @@ async def test_unique_name_patch_without_prefer_is_404(graph) -> None:
 
 
 async def test_fic_rules(graph) -> None:
-    """FIC names and issuer+subject pairs are unique per app; at most 20 per app; GET/DELETE by id."""
+    """FIC names and issuer+subject pairs are unique per app, with at most 20 FICs per app.
+
+    GET and DELETE work by id.
+    """
     app = await graph.applications.post(Application(display_name="FIC app"))
     fics = graph.applications.by_application_id(app.id).federated_identity_credentials
     first = await fics.post(_fic("one", "subject-1"))
@@ -93,7 +102,7 @@ async def test_fic_rules(graph) -> None:
 
 
 async def test_service_principals(graph) -> None:
-    """POST {appId} creates an SP (201), a second one conflicts, $filter finds it, DELETE removes it."""
+    """POST {appId} creates an SP (201), a second one conflicts, $filter finds it, DELETE drops it."""
     app = await graph.applications.post(Application(display_name="SP app"))
     sp = await graph.service_principals.post(ServicePrincipal(app_id=app.app_id))
     assert sp.id and sp.app_id == app.app_id
@@ -123,11 +132,15 @@ async def test_each_tenant_has_its_own_directory(emulator, graph) -> None:
     async with httpx.AsyncClient(verify=str(emulator.ca_path)) as http:
         apps = await make_graph(emulator, credential, http).applications.get()
     await credential.close()
+    assert apps is not None and apps.value is not None
     assert [a.display_name for a in apps.value] == ["cmk-automation"]
 
 
 async def test_graph_errors_have_graph_envelope(emulator, isv, credential) -> None:
-    """No token -> 401 InvalidAuthenticationToken; bad JSON -> 400 BadRequest; both with innerError."""
+    """No token -> 401 InvalidAuthenticationToken; bad JSON -> 400 BadRequest.
+
+    Both come in Graph's error envelope with innerError.
+    """
     async with httpx.AsyncClient(verify=str(emulator.ca_path), base_url=emulator.url) as http:
         anonymous = await http.get("/v1.0/applications")
         token = (await credential.get_token("https://graph.microsoft.com/.default")).token

@@ -21,10 +21,10 @@ async def test_restart_keeps_tenants_resources_and_trust(tmp_path: Path) -> None
             and first.ca_path.parent.name == tmp_path.name
         )
         isv = await first.control.create_isv_tenant()
-        credential = make_credential(first, isv)  # type: ignore[arg-type]
+        credential = make_credential(first, isv)
         async with ManagedServiceIdentityClient(
             credential, isv.subscription_id, **arm_kwargs(first)
-        ) as msi:  # type: ignore[arg-type]
+        ) as msi:
             created = await msi.user_assigned_identities.create_or_update(
                 "cmk-rg", "kept", {"location": "eastus"}
             )
@@ -37,10 +37,10 @@ async def test_restart_keeps_tenants_resources_and_trust(tmp_path: Path) -> None
     second = start_emulator_process(data_dir=tmp_path, persist=True)
     try:
         assert await asyncio.to_thread((tmp_path / "ca.pem").read_bytes) == ca_before
-        credential = make_credential(second, isv)  # type: ignore[arg-type]
+        credential = make_credential(second, isv)
         async with ManagedServiceIdentityClient(
             credential, isv.subscription_id, **arm_kwargs(second)
-        ) as msi:  # type: ignore[arg-type]
+        ) as msi:
             kept = await msi.user_assigned_identities.get("cmk-rg", "kept")
         await credential.close()
         assert kept.principal_id == created.principal_id

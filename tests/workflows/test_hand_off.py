@@ -124,6 +124,7 @@ async def test_deadline_compensates_what_the_onboarding_created(env: WorkflowEnv
             await onboarding.handle.result()
         status = await onboarding.status()
         await onboarding.record_history("deadline_with_compensation")
+    assert isinstance(failure.value.cause, ApplicationError)
     assert failure.value.cause.type == ErrorType.CUSTOMER_DEADLINE_EXCEEDED
     resources = status.resources
     deletions = [(n, ref.id) for n, ref in fake.calls if n.startswith("delete_")]
