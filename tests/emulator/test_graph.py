@@ -102,7 +102,7 @@ async def test_fic_rules(graph) -> None:
 
 
 async def test_service_principals(graph) -> None:
-    """POST {appId} creates an SP (201), a second one conflicts, $filter finds it, DELETE drops it."""
+    """POST {appId} creates an SP (201); a second conflicts; $filter finds it; DELETE removes it."""
     app = await graph.applications.post(Application(display_name="SP app"))
     sp = await graph.service_principals.post(ServicePrincipal(app_id=app.app_id))
     assert sp.id and sp.app_id == app.app_id
