@@ -303,8 +303,11 @@ class WorkerSettings:
     # Server-side pace of the Azure-writes task queue (all workers together); None: unlimited.
     # ARM allows 1,200 writes per hour per subscription: 0.3 leaves room for other callers.
     azure_writes_per_second: float | None = None
-    # Workflows kept in memory between tasks; an evicted one is replayed from history when it wakes.
-    max_cached_workflows: int = 1000
+    # Workflows kept in memory between tasks; an evicted one is replayed from history when it wakes
+    # (about 70 events: milliseconds). Sized for the active onboardings, not the parked ones: at
+    # 500, 1,000 parked onboardings hold the worker at 241 MB instead of 284 MB, and a burst of
+    # 1,000 at once ran as fast as with 1,000 (bench/RESULTS.md).
+    max_cached_workflows: int = 500
     # The SDK's sandbox re-imports the workflow module for every run: about 180 KB per cached
     # workflow and CPU per start. Off by default; the workflow and replay tests always run it
     # sandboxed, so non-deterministic code still fails there.
@@ -330,6 +333,6 @@ class WorkerSettings:
                 _positive_int(env, "MAX_CONCURRENT_WORKFLOW_TASKS", 100) or 100
             ),
             azure_writes_per_second=_positive_float(env, "AZURE_WRITES_PER_SECOND"),
-            max_cached_workflows=_positive_int(env, "MAX_CACHED_WORKFLOWS", 1000) or 1000,
+            max_cached_workflows=_positive_int(env, "MAX_CACHED_WORKFLOWS", 500) or 500,
             workflow_sandbox=_choice(env, "WORKFLOW_SANDBOX", ("on", "off"), "off") == "on",
         )

@@ -135,7 +135,7 @@ def test_workflow_cache_and_sandbox_settings() -> None:
     """MAX_CACHED_WORKFLOWS and WORKFLOW_SANDBOX tune worker memory; the sandbox is off unless
     asked for (the workflow tests run it sandboxed)."""
     default = WorkerSettings.from_env({})
-    assert (default.max_cached_workflows, default.workflow_sandbox) == (1000, False)
+    assert (default.max_cached_workflows, default.workflow_sandbox) == (500, False)
     tuned = WorkerSettings.from_env({"MAX_CACHED_WORKFLOWS": "300", "WORKFLOW_SANDBOX": "ON"})
     assert (tuned.max_cached_workflows, tuned.workflow_sandbox) == (300, True)
     with pytest.raises(SettingsError, match="WORKFLOW_SANDBOX"):
