@@ -192,9 +192,9 @@ class OnboardingRequest(_Strict):
     app_unique_name: str = "cmk-cross-tenant-app"
     identity_name: str = "cmk-cross-tenant-identity"
     test_disk_size_gb: Annotated[StrictInt, Field(ge=1, le=64)] = 4
-    reminder_interval: Annotated[
-        timedelta, _duration(timedelta(seconds=1), timedelta(days=30))
-    ] = timedelta(days=2)
+    reminder_interval: Annotated[timedelta, _duration(timedelta(seconds=1), timedelta(days=30))] = (
+        timedelta(days=2)
+    )
     customer_deadline: Annotated[
         timedelta, _duration(timedelta(seconds=1), timedelta(days=365))
     ] = timedelta(days=14)
@@ -293,18 +293,26 @@ class OnboardingRequest(_Strict):
         if self.disk_sku not in policy.known_disk_skus:
             usable = [s for s in policy.known_disk_skus if s not in policy.unsupported_disk_skus]
             problems.append(
-                ("disk_sku", f"'{self.disk_sku}' is not a managed disk SKU; use one of "
-                 f"{', '.join(usable)}")
+                (
+                    "disk_sku",
+                    f"'{self.disk_sku}' is not a managed disk SKU; use one of {', '.join(usable)}",
+                )
             )
         elif self.disk_sku in policy.unsupported_disk_skus:
             problems.append(
-                ("disk_sku", f"'{self.disk_sku}' cannot use cross-tenant customer-managed keys; "
-                 "use Premium_LRS, StandardSSD_LRS or Standard_LRS")
+                (
+                    "disk_sku",
+                    f"'{self.disk_sku}' cannot use cross-tenant customer-managed keys; "
+                    "use Premium_LRS, StandardSSD_LRS or Standard_LRS",
+                )
             )
         if self.encryption_type not in policy.encryption_types:
             problems.append(
-                ("encryption_type", f"'{self.encryption_type}' is not supported; use one of "
-                 f"{', '.join(policy.encryption_types)}")
+                (
+                    "encryption_type",
+                    f"'{self.encryption_type}' is not supported; use one of "
+                    f"{', '.join(policy.encryption_types)}",
+                )
             )
         if self.key_url is not None and (problem := key_url_problem(self.key_url, policy)):
             problems.append(("key_url", problem))

@@ -109,9 +109,15 @@ def test_scanner_finds_a_planted_leak(kind: str, sample: str) -> None:
 
 def test_scanner_finds_a_jwt_hidden_in_a_base64_payload() -> None:
     """A token inside an activity result is only visible after decoding the payload."""
-    history = {"events": [{"activityTaskCompletedEventAttributes": {
-        "result": {"payloads": [_payload(json.dumps({"token": PLANTED_JWT}))]}
-    }}]}
+    history = {
+        "events": [
+            {
+                "activityTaskCompletedEventAttributes": {
+                    "result": {"payloads": [_payload(json.dumps({"token": PLANTED_JWT}))]}
+                }
+            }
+        ]
+    }
     assert find_leaks(json.dumps(history), ()) == []
     assert any(f.startswith("JWT") for f in find_leaks(history_text(history), ()))
 

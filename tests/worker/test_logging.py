@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+from collections.abc import Iterator
 
 import pytest
 import structlog
@@ -38,7 +39,7 @@ def test_redact_text_keeps_ordinary_messages() -> None:
 
 
 @pytest.fixture
-def json_stream() -> io.StringIO:
+def json_stream() -> Iterator[io.StringIO]:
     stream = io.StringIO()
     configure_logging("json", stream=stream)
     yield stream

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from temporalio.client import WorkflowFailureError
 from temporalio.exceptions import ApplicationError
@@ -99,7 +101,7 @@ async def test_feature_registration_timeout_fails_clearly(env: WorkflowEnvironme
     ],
 )
 async def test_invalid_request_fails_before_any_activity(
-    env: WorkflowEnvironment, overrides: dict[str, object], field: str
+    env: WorkflowEnvironment, overrides: dict[str, Any], field: str
 ) -> None:
     """Invalid input fails at once, non-retryable, naming the field, with no activity run."""
     async with running(env, **overrides) as onboarding:
