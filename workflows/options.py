@@ -20,13 +20,15 @@ _NEVER_RETRY = [
 # repeats an idempotent call.
 AZURE_HEARTBEAT = timedelta(seconds=20)
 
-# One ARM or Graph request (plus SDK-internal retries).
+# One ARM or Graph request (plus SDK-internal retries). A transient failure is retried at least
+# once a minute (a 429 waits for its Retry-After instead), and the attempts cover about 35 minutes
+# of an Azure outage before the onboarding fails and compensates.
 AZURE_CALL_TIMEOUT = timedelta(minutes=2)
 AZURE_CALL_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=2),
     backoff_coefficient=2.0,
-    maximum_interval=timedelta(minutes=2),
-    maximum_attempts=20,
+    maximum_interval=timedelta(minutes=1),
+    maximum_attempts=40,
     non_retryable_error_types=_NEVER_RETRY,
 )
 

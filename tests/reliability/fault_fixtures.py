@@ -12,8 +12,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from emulator.control import FaultRule, IsvTenant, RequestRecord
-from fleet import Onboarding, Outcome, count_resources, duplicated_names
+from emulator.control import EmulatorControl, FaultRule, IsvTenant, RequestRecord
+from fleet import Onboarding, Outcome, count_resources, duplicated_names, new_fleet
 from workflows import plan
 
 # Faults go to the Azure APIs the worker calls (ARM and Graph), never to the token endpoint or the
@@ -161,6 +161,27 @@ def resource_report(
     starts with the worker's own app registration), and every name that exists twice."""
     old, new = count_resources(before, isv), count_resources(after, isv)
     return {k: new.get(k, 0) - old.get(k, 0) for k in RESOURCE_KINDS}, duplicated_names(after, isv)
+
+
+async def mixed_fleet(
+    control: EmulatorControl, isv: IsvTenant, shared: int, isolated: int
+) -> list[Onboarding]:
+    """Onboardings of both identity modes: `shared` ones race for the ISV's one app, identity and
+    credential; `isolated` ones each create their own chain."""
+    fleet = await new_fleet(control, isv, shared)
+    return fleet + await new_fleet(control, isv, isolated, policy={"identity_mode": "isolated"})
+
+
+def assert_exactly_one_of_each(
+    before: dict[str, Any], after: dict[str, Any], fleet: Sequence[Onboarding], isv: IsvTenant
+) -> dict[str, int]:
+    """What every reliability test ends with: nothing duplicated, nothing missing, no test disk
+    left, and each DES wired to its own chain. Returns what the onboardings added."""
+    counts, duplicates = resource_report(before, after, isv)
+    assert duplicates == [], f"created twice: {duplicates}"
+    assert counts == expected_resources(fleet)
+    assert wiring_problems(after, fleet, isv) == []
+    return counts
 
 
 def wiring_problems(

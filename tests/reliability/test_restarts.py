@@ -39,17 +39,15 @@ from fleet import (
     Progress,
     awaiting_customer,
     complete_customer,
-    new_fleet,
     result_of,
     start_all,
 )
 from models import ActivityName
 from tests.reliability.conftest import ReliabilityStack
 from tests.reliability.fault_fixtures import (
-    expected_resources,
+    assert_exactly_one_of_each,
     failures_of,
-    resource_report,
-    wiring_problems,
+    mixed_fleet,
 )
 
 SHARED = 3
@@ -257,11 +255,8 @@ async def report(
                 for e in endings[done.when]
             ), f"every activity in flight at the restart {done.when} finished before it"
     after = await control.snapshot()
-    counts, duplicates = resource_report(before, after, stack.isv)
-    print(f"  resources {counts}; duplicates {len(duplicates)}")
-    assert duplicates == []
-    assert counts == expected_resources(fleet)
-    assert wiring_problems(after, fleet, stack.isv) == []
+    counts = assert_exactly_one_of_each(before, after, fleet, stack.isv)
+    print(f"  resources {counts}; duplicates 0")
 
 
 @pytest.mark.timeout(300)
@@ -271,8 +266,7 @@ async def test_onboardings_complete_across_temporal_server_restarts(
     stack = reliability_stack
     control = stack.emulator.control
     client, queue = stack.client, stack.target.task_queue
-    fleet = await new_fleet(control, stack.isv, SHARED)
-    fleet += await new_fleet(control, stack.isv, ISOLATED, policy={"identity_mode": "isolated"})
+    fleet = await mixed_fleet(control, stack.isv, SHARED, ISOLATED)
     ids = {o.workflow_id for o in fleet}
     stack.start_workers(WORKERS)
     before = await control.snapshot()
@@ -322,10 +316,7 @@ async def test_onboardings_complete_across_emulator_restarts_with_persisted_stat
 ) -> None:
     stack = persistent_stack
     client, queue = stack.client, stack.target.task_queue
-    fleet = await new_fleet(stack.emulator.control, stack.isv, SHARED)
-    fleet += await new_fleet(
-        stack.emulator.control, stack.isv, ISOLATED, policy={"identity_mode": "isolated"}
-    )
+    fleet = await mixed_fleet(stack.emulator.control, stack.isv, SHARED, ISOLATED)
     stack.start_workers(WORKERS)
     before = await stack.emulator.control.snapshot()
     restarts: list[Restart] = []
