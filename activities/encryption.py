@@ -20,7 +20,6 @@ from activities.errors import (
     status_of,
     translate,
 )
-from activities.lro import wait_heartbeating
 from azure_clients import PerSubscription
 from models import (
     ActivityName,
@@ -86,7 +85,7 @@ class EncryptionActivities:
                 api_version=DISK_API_VERSION,
                 polling_interval=self._poll_seconds,
             )
-            created = await wait_heartbeating(poller, operation)
+            created = await poller.result()
         return _encryption_set_ref(created)
 
     @activity.defn(name=ActivityName.VERIFY_ENCRYPTION_SET)
@@ -133,7 +132,7 @@ class EncryptionActivities:
                 api_version=DISK_API_VERSION,
                 polling_interval=self._poll_seconds,
             )
-            disk = await wait_heartbeating(poller, operation)
+            disk = await poller.result()
         encryption = _get(disk, "properties", "encryption")
         return TestDiskRef(
             id=str(_get(disk, "id") or ""),
@@ -152,7 +151,7 @@ class EncryptionActivities:
                 api_version=DISK_API_VERSION,
                 polling_interval=self._poll_seconds,
             )
-            await wait_heartbeating(poller, operation)
+            await poller.result()
 
     @activity.defn(name=ActivityName.DELETE_ENCRYPTION_SET)
     async def delete_encryption_set(self, ref: ResourceRef) -> bool:
@@ -169,7 +168,7 @@ class EncryptionActivities:
                 api_version=DISK_API_VERSION,
                 polling_interval=self._poll_seconds,
             )
-            await wait_heartbeating(poller, operation)
+            await poller.result()
         except Exception as error:
             if status_of(error) == 409:
                 activity.logger.info("Encryption set %s is still in use; kept", arm_id.name)
