@@ -15,9 +15,9 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Awaitable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from temporalio.client import Client, WorkflowFailureError
 
@@ -37,6 +37,7 @@ from models import (
 
 REGION = "eastus"
 RESOURCE_GROUP = "cmk-rg"
+T = TypeVar("T")
 # Bounds on concurrent calls from the driver itself, so a fleet of 1,000 does not open 1,000
 # connections to the dev server or the emulator at once.
 DRIVER_CONCURRENCY = 50
@@ -190,6 +191,20 @@ async def result_of(client: Client, workflow_id: str, progress: Progress) -> Out
     )
 
 
+async def unless_failed(background: asyncio.Task[Any], waiting: Awaitable[T]) -> T:
+    """Await `waiting`, but raise at once if `background` fails meanwhile: if playing the
+    customers fails (a query or admin call refused), the workflows would otherwise wait for their
+    customers until the caller's timeout."""
+    task = asyncio.ensure_future(waiting)
+    try:
+        await asyncio.wait({task, background}, return_when=asyncio.FIRST_COMPLETED)
+        if background.done() and (failure := background.exception()) is not None:
+            raise failure
+        return await task
+    finally:
+        task.cancel()
+
+
 async def onboard_all(
     client: Client,
     target: TemporalTarget,
@@ -203,20 +218,13 @@ async def onboard_all(
     async with asyncio.timeout(within):
         await start_all(client, target, fleet)
         customers = asyncio.create_task(play_customers(client, target, control, fleet, progress))
-        results = asyncio.ensure_future(
-            asyncio.gather(*(result_of(client, o.workflow_id, progress) for o in fleet))
-        )
         try:
-            # If playing the customers fails (a query or admin call refused), say so now: the
-            # workflows would otherwise wait for their customers until `within` runs out.
-            watched: set[asyncio.Future[Any]] = {customers, results}
-            await asyncio.wait(watched, return_when=asyncio.FIRST_COMPLETED)
-            if customers.done() and (failure := customers.exception()) is not None:
-                raise failure
-            outcomes = await results
+            outcomes = await unless_failed(
+                customers,
+                asyncio.gather(*(result_of(client, o.workflow_id, progress) for o in fleet)),
+            )
         finally:
             customers.cancel()
-            results.cancel()
     return list(outcomes)
 
 

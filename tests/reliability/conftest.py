@@ -33,8 +33,7 @@ class ReliabilityStack:
     root: Path
     workers: list[WorkerProcess]
 
-    def start_workers(self, count: int, extra: dict[str, str] | None = None) -> list[WorkerProcess]:
-        started = []
+    def start_workers(self, count: int, extra: dict[str, str] | None = None) -> None:
         for _ in range(count):
             env = worker_env(
                 self.server.address,
@@ -47,10 +46,8 @@ class ReliabilityStack:
             worker = WorkerProcess(env, self.root / f"worker-{len(self.workers)}.log")
             worker.start()
             self.workers.append(worker)
-            started.append(worker)
-        return started
 
-    def restart_emulator(self, *, kill: bool = False) -> None:
+    async def restart_emulator(self, *, kill: bool = False) -> None:
         """Stop the emulator (SIGTERM, or SIGKILL with `kill`) and start it again on the same port
         and data directory with its persisted state; the workers keep their configuration."""
         port = int(self.emulator.url.rsplit(":", 1)[1])
@@ -59,13 +56,10 @@ class ReliabilityStack:
             old.kill()
         else:
             old.stop()
+        await old.control.aclose()
         self.emulator = start_emulator_process(
             data_dir=self.root / "emulator", port=port, persist=True, feature_delay=0.0
         )
-        self._closing.append(old)
-
-    def __post_init__(self) -> None:
-        self._closing: list[EmulatorProcess] = []
 
 
 @asynccontextmanager
@@ -84,8 +78,6 @@ async def open_stack(root: Path, *, persist: bool) -> AsyncIterator[ReliabilityS
     finally:
         for worker in stack.workers:
             worker.stop()
-        for old in stack._closing:
-            await old.control.aclose()
         await stack.emulator.control.aclose()
         stack.emulator.stop()
         server.stop()

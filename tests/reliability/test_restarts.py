@@ -323,7 +323,7 @@ async def test_onboardings_complete_across_emulator_restarts_with_persisted_stat
     progress = Progress()
 
     async def emulator_restart(kill: bool) -> None:
-        stack.restart_emulator(kill=kill)
+        await stack.restart_emulator(kill=kill)
 
     started = time.monotonic()
     # 1. SIGKILL while the identity creates are held (latency fault): the requests in flight die

@@ -19,16 +19,15 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TypeVar
 
 import pytest
 from temporalio.api.enums.v1 import PendingActivityState
 from temporalio.client import Client
 
 from emulator.control import FaultRule
-from fleet import Onboarding, Progress, play_customers, result_of, start_all
+from fleet import Onboarding, Progress, play_customers, result_of, start_all, unless_failed
 from models import Stage
 from search_attributes import STAGE
 from tests.reliability.conftest import ReliabilityStack
@@ -39,7 +38,6 @@ from tests.reliability.fault_fixtures import (
     mixed_fleet,
 )
 
-T = TypeVar("T")
 SHARED = 2
 ISOLATED = 2
 # Long enough that a stage's activity is reliably in flight when polled; short enough that the
@@ -102,16 +100,6 @@ async def _kill_at(
     return Kill(stage, workflow_id, in_flight, pid)
 
 
-async def _unless_failed(customers: asyncio.Task[None], waiting: Awaitable[T]) -> T:
-    """Await `waiting`, but raise at once if playing the customers failed meanwhile."""
-    task = asyncio.ensure_future(waiting)
-    await asyncio.wait({task, customers}, return_when=asyncio.FIRST_COMPLETED)
-    if not task.done() and customers.done() and customers.exception() is not None:
-        task.cancel()
-        customers.result()
-    return await task
-
-
 @pytest.mark.timeout(600)
 async def test_worker_killed_at_every_stage_loses_nothing_and_repeats_nothing(
     reliability_stack: ReliabilityStack,
@@ -136,8 +124,8 @@ async def test_worker_killed_at_every_stage_loses_nothing_and_repeats_nothing(
     )
     try:
         for stage in KILL_STAGES_AFTER_CUSTOMER:
-            kills.append(await _unless_failed(customers, _kill_at(stack, fleet, stage)))
-        outcomes = await _unless_failed(
+            kills.append(await unless_failed(customers, _kill_at(stack, fleet, stage)))
+        outcomes = await unless_failed(
             customers,
             asyncio.wait_for(
                 asyncio.gather(*(result_of(stack.client, o.workflow_id, progress) for o in fleet)),
