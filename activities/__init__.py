@@ -9,12 +9,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from activities.azure_clients import AzureClients
 from activities.encryption import EncryptionActivities
 from activities.features import FeatureActivities
 from activities.graph_apps import GraphActivities
 from activities.identity import ManagedIdentityActivities
 from activities.notify import LogNotifier, Notifier, NotifierActivities, WebhookNotifier
-from azure_clients import AzureClients
 
 
 def build_activities(

@@ -13,6 +13,7 @@ from azure.mgmt.resource.resources.aio import ResourceManagementClient
 from temporalio import activity
 
 from activities.arm_ids import parse_arm_id
+from activities.azure_clients import PerSubscription
 from activities.errors import (
     azure_errors,
     customer_issue_for,
@@ -20,7 +21,6 @@ from activities.errors import (
     status_of,
     translate,
 )
-from azure_clients import PerSubscription
 from models import (
     ActivityName,
     CustomerSetupIssue,

@@ -41,7 +41,7 @@ from azure.core.exceptions import (
 from kiota_abstractions.api_error import APIError
 from temporalio.exceptions import ApplicationError
 
-from logging_setup import redact_text
+from config.logging_setup import redact_text
 from models import CustomerSetupIssue, ErrorType
 
 DEFAULT_THROTTLE_DELAY = timedelta(seconds=10)

@@ -7,8 +7,8 @@ from azure.mgmt.resource.resources.aio import ResourceManagementClient
 from temporalio import activity
 from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
+from activities.azure_clients import PerSubscription
 from activities.errors import azure_errors
-from azure_clients import PerSubscription
 from models import ActivityName, ErrorType, FeatureRef, FeatureState, ProviderRef
 
 REGISTERED = "Registered"

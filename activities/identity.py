@@ -8,8 +8,8 @@ from azure.mgmt.msi.aio import ManagedServiceIdentityClient
 from temporalio import activity
 
 from activities.arm_ids import parse_arm_id
+from activities.azure_clients import PerSubscription
 from activities.errors import azure_errors
-from azure_clients import PerSubscription
 from models import ActivityName, ManagedIdentityRef, ManagedIdentitySpec, ResourceRef
 
 IDENTITY_TYPE = "Microsoft.ManagedIdentity/userAssignedIdentities"

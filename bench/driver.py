@@ -16,10 +16,10 @@ from typing import Any
 
 from temporalio.client import Client, WorkflowExecutionStatus
 
-import fleet
 from bench.floor import FLOOR_WORKFLOW
-from cli import operations
-from cli.connection import TemporalTarget
+from client import operations
+from client.connection import TemporalTarget
+from harness import fleet
 from models import SIGNAL_CUSTOMER_SETUP_COMPLETE, CustomerSetupComplete
 
 DRIVER_CONCURRENCY = 50

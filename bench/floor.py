@@ -15,8 +15,7 @@ from temporalio import activity, workflow
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
-    import search_attributes
-    from models import SIGNAL_CUSTOMER_SETUP_COMPLETE, Stage
+    from models import SIGNAL_CUSTOMER_SETUP_COMPLETE, Stage, search_attributes
 
 FLOOR_WORKFLOW = "BenchFloor"
 FLOOR_ACTIVITY = "bench_floor_noop"

@@ -12,7 +12,7 @@ import sys
 from temporalio.worker import Worker
 
 from bench.floor import FloorWorkflow, noop
-from settings import SettingsError, WorkerSettings, connect_temporal
+from config.settings import SettingsError, WorkerSettings, connect_temporal
 
 
 async def run(settings: WorkerSettings) -> None:

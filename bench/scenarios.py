@@ -7,16 +7,16 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-import fleet
 from bench import azure_calls
 from bench.azure_calls import AzureCalls, count_calls
 from bench.driver import DRIVER_CONCURRENCY, RunResult, drive, floor_jobs, onboarding_jobs
 from bench.proc import CpuSample, peak_rss_mb, rss_mb
 from bench.stack import BenchStack
-from cli import operations
-from cli.connection import TemporalTarget
+from client import operations
+from client.connection import TemporalTarget
 from emulator.control import IsvTenant
-from local_stack import DEFAULT_NAMESPACE, WorkerProcess
+from harness import fleet
+from harness.local_stack import DEFAULT_NAMESPACE, WorkerProcess
 from models import SIGNAL_CUSTOMER_SETUP_COMPLETE, CustomerSetupComplete, Stage
 
 HISTORY_SAMPLES = 3

@@ -17,10 +17,10 @@ from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client
 
+from config.settings import TemporalSettings, connect_temporal
 from emulator.control import EmulatorControl, IsvTenant
 from emulator.runner import EmulatorProcess, start_emulator_process
-from local_stack import DEFAULT_NAMESPACE, DevServer, WorkerProcess, worker_env
-from settings import TemporalSettings, connect_temporal
+from harness.local_stack import DEFAULT_NAMESPACE, DevServer, WorkerProcess, worker_env
 
 WORKER_READY_WITHIN = 60.0
 

@@ -13,8 +13,11 @@ import typer
 from rich.console import Console
 from temporalio.service import RPCError, RPCStatusCode
 
-from cli import operations
-from cli.connection import (
+from cli.errors import EXIT_CODES_HELP, CliError, ExitCode, exit_code_for
+from cli.request_input import build_request
+from cli.status_view import ProgressPrinter, render_instructions, render_status
+from client import operations
+from client.connection import (
     DEFAULT_ADDRESS,
     DEFAULT_NAMESPACE,
     DEFAULT_TASK_QUEUE,
@@ -22,9 +25,7 @@ from cli.connection import (
     connect,
     resolve_target,
 )
-from cli.errors import EXIT_CODES_HELP, CliError, ExitCode
-from cli.request_input import build_request
-from cli.status_view import ProgressPrinter, render_instructions, render_status
+from client.errors import OnboardingClientError
 from models import CustomerSetupComplete, OnboardingStatus, Stage, key_url_problem
 
 app = typer.Typer(
@@ -51,6 +52,9 @@ def run(work: Callable[[], Awaitable[T]]) -> T:
     except CliError as error:
         err.print(f"error: {error}", markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(error.code) from None
+    except OnboardingClientError as error:
+        err.print(f"error: {error}", markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(exit_code_for(error)) from None
     except RPCError as error:
         # Calls that already map their errors never get here; this catches a server that
         # went away mid-command.

@@ -11,12 +11,12 @@ from pathlib import Path
 
 from rich.console import Console
 
-from cli import operations
-from cli.connection import DEFAULT_NAMESPACE, TemporalTarget, connect
 from cli.errors import CliError
 from cli.status_view import ProgressPrinter, render_result
+from client import operations
+from client.connection import DEFAULT_NAMESPACE, TemporalTarget, connect
 from emulator.control import EmulatorControl, IsvTenant
-from local_stack import DevServer, WorkerProcess, start_seeded_emulator, worker_env
+from harness.local_stack import DevServer, WorkerProcess, start_seeded_emulator, worker_env
 from models import CustomerSetupComplete, Stage, parse_request
 
 DEMO_TIMEOUT = 300.0

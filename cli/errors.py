@@ -1,8 +1,15 @@
-"""Exit codes a script can rely on, and the one error type every command raises to use them."""
+"""Exit codes a script can rely on, the CLI's own error, and how client errors map onto codes."""
 
 from __future__ import annotations
 
 from enum import IntEnum
+
+from client.errors import (
+    InvalidClientInput,
+    OnboardingClientError,
+    TemporalUnreachable,
+    WorkflowNotFound,
+)
 
 
 class ExitCode(IntEnum):
@@ -25,3 +32,18 @@ class CliError(Exception):
     def __init__(self, message: str, code: ExitCode = ExitCode.FAILED):
         super().__init__(message)
         self.code = code
+
+
+_CLIENT_ERROR_CODES: dict[type[OnboardingClientError], ExitCode] = {
+    InvalidClientInput: ExitCode.BAD_INPUT,
+    TemporalUnreachable: ExitCode.TEMPORAL_UNREACHABLE,
+    WorkflowNotFound: ExitCode.WORKFLOW_NOT_FOUND,
+}
+
+
+def exit_code_for(error: OnboardingClientError) -> ExitCode:
+    """The exit status for an error of the client library (1 unless it is more specific)."""
+    for kind, code in _CLIENT_ERROR_CODES.items():
+        if isinstance(error, kind):
+            return code
+    return ExitCode.FAILED

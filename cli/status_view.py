@@ -9,9 +9,8 @@ from rich.markdown import Markdown
 from rich.panel import Panel
 from rich.table import Table
 
-from models import OnboardingResult, OnboardingStatus, Stage
+from models import TERMINAL_STAGES, OnboardingResult, OnboardingStatus, Stage
 
-TERMINAL_STAGES = frozenset({Stage.COMPLETED, Stage.FAILED, Stage.CANCELLED})
 _STAGE_STYLE = {
     Stage.COMPLETED: "bold green",
     Stage.FAILED: "bold red",

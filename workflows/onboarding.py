@@ -20,12 +20,12 @@ from temporalio.exceptions import (
 )
 
 with workflow.unsafe.imports_passed_through():
-    import search_attributes
     from models import (
         DEFAULT_POLICY,
         QUERY_STATUS,
         SIGNAL_CUSTOMER_SETUP_COMPLETE,
         UPDATE_SUBMIT_CUSTOMER_SETUP,
+        WORKFLOW_TYPE,
         ActivityName,
         ApplicationRef,
         Attempt,
@@ -48,6 +48,7 @@ with workflow.unsafe.imports_passed_through():
         Stage,
         TestDiskRef,
         parse_request,
+        search_attributes,
     )
     from workflows import failures, plan, steps
     from workflows.compensation import Leftovers, compensate
@@ -63,7 +64,7 @@ NotificationKind = Literal[
 ]
 
 
-@workflow.defn(name="CmkOnboarding")
+@workflow.defn(name=WORKFLOW_TYPE)
 class CmkOnboardingWorkflow:
     """Onboards one customer: ISV identity, customer hand-off, encryption set, verification.
 

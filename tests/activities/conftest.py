@@ -12,7 +12,8 @@ import pytest
 from temporalio.testing import ActivityEnvironment
 
 from activities import LogNotifier, build_activities
-from azure_clients import AzureClients
+from activities.azure_clients import AzureClients
+from config.settings import AzureSettings
 from emulator.control import CustomerTenant, IsvTenant
 from emulator.runner import RunningEmulator, start_emulator
 from models import (
@@ -26,7 +27,6 @@ from models import (
     ManagedIdentitySpec,
     TestDiskSpec,
 )
-from settings import AzureSettings
 
 REGION = "eastus"
 RESOURCE_GROUP = "cmk-rg"

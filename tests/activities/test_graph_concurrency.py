@@ -11,8 +11,8 @@ import asyncio
 
 from temporalio.testing import ActivityEnvironment
 
+from activities.azure_clients import AzureClients
 from activities.graph_apps import MULTI_TENANT, GraphActivities
-from azure_clients import AzureClients
 from emulator.control import IsvTenant
 from emulator.runner import RunningEmulator
 from models import ApplicationSpec

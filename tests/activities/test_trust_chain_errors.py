@@ -12,7 +12,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
 from activities import LogNotifier, build_activities
-from azure_clients import AzureClients
+from activities.azure_clients import AzureClients
 from emulator.control import CustomerTenant, FaultRule, IsvTenant
 from emulator.runner import RunningEmulator
 from models import ActivityName, CustomerSetupIssue, ErrorType

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from local_stack import DevServer, free_port
+from harness.local_stack import DevServer, free_port
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from temporalio.client import Client
 
-from local_stack import DevServer
+from harness.local_stack import DevServer
 from models import workflow_id_for
 from tests.cli.requests import as_flags, request_fields
 from tests.cli.starter_process import run_starter

@@ -7,9 +7,9 @@ import pytest
 from aiohttp import web
 from temporalio.testing import WorkflowEnvironment
 
-import search_attributes
-from codec import AesGcmCodec, data_converter
-from codec_server import CodecServerSettings, build_app
+from models import search_attributes
+from payload_codec.codec import AesGcmCodec, data_converter
+from payload_codec.server import CodecServerSettings, build_app
 from tests.codec.helpers import keys
 
 CODEC_TOKEN = "integration-operator-token"

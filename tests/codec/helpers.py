@@ -2,7 +2,7 @@
 
 import base64
 
-from codec import CodecKeys
+from payload_codec.codec import CodecKeys
 
 KEY_A = bytes(range(32))
 KEY_B = bytes(range(32, 64))

@@ -5,7 +5,7 @@ from temporalio.api.common.v1 import Payload
 from temporalio.api.failure.v1 import Failure
 from temporalio.converter import DataConverter
 
-from codec import (
+from payload_codec.codec import (
     ENCODING,
     KEY_ID_METADATA,
     AesGcmCodec,

@@ -7,8 +7,8 @@ from aiohttp.test_utils import TestClient, TestServer
 from google.protobuf import json_format
 from temporalio.api.common.v1 import Payload, Payloads
 
-from codec import AesGcmCodec, CodecConfigError
-from codec_server import CodecServerSettings, build_app
+from payload_codec.codec import AesGcmCodec, CodecConfigError
+from payload_codec.server import CodecServerSettings, build_app
 from tests.codec.helpers import TENANT_ID, keys
 
 UI_ORIGIN = "http://localhost:8233"

@@ -21,8 +21,8 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-import search_attributes
-from codec import AesGcmCodec, CodecKeys, PayloadDecryptionError, data_converter
+from models import search_attributes
+from payload_codec.codec import AesGcmCodec, CodecKeys, PayloadDecryptionError, data_converter
 from tests.codec.conftest import CODEC_TOKEN
 from tests.codec.helpers import KEY_B, KEY_URL, TENANT_ID, keys
 from tests.codec.probe_workflow import ProbeInput, ProbeResult, ProbeWorkflow, describe_key

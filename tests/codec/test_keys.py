@@ -2,7 +2,7 @@
 
 import pytest
 
-from codec import CodecConfigError, CodecKeys, generate_key, main
+from payload_codec.codec import CodecConfigError, CodecKeys, generate_key, main
 from tests.codec.helpers import KEY_A, KEY_B, b64
 
 

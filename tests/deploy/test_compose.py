@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 import yaml  # type: ignore[import-untyped]  # PyYAML ships no stubs; types-PyYAML is not a dependency
 
-import search_attributes
-from cli.connection import DEFAULT_TASK_QUEUE
+from client.connection import DEFAULT_TASK_QUEUE
+from models import search_attributes
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET_NAME = re.compile(r"SECRET|PASSWORD|PWD|KEYS?$|TOKEN")
@@ -150,10 +150,10 @@ def test_dockerfile_is_locked_slim_and_non_root() -> None:
 
 def test_worker_environment_names_are_settings_the_worker_reads(compose: dict[str, Any]) -> None:
     """Every variable given to the worker is one settings.py or codec.py reads; defaults agree."""
-    import codec
-    import settings
+    from config import settings
+    from payload_codec import codec
 
-    known = set(re.findall(r'"([A-Z][A-Z0-9_]+)"', (ROOT / "settings.py").read_text()))
+    known = set(re.findall(r'"([A-Z][A-Z0-9_]+)"', (ROOT / "config" / "settings.py").read_text()))
     known |= {codec.ENV_KEYS, codec.ENV_ACTIVE_KEY}
     for name in ("worker", "demo"):
         unknown = set(_env(compose, name)) - known
@@ -165,17 +165,23 @@ def test_worker_environment_names_are_settings_the_worker_reads(compose: dict[st
 
 
 def test_codec_server_decrypts_for_the_ui(compose: dict[str, Any]) -> None:
-    """The codec server runs codec_server.py with the worker's keys from .env, allows exactly the
-    UI's origin, is published on loopback only, and .env.example points the UI at it."""
-    import codec_server
+    """The codec server runs payload_codec/server.py with the worker's keys from .env, allows
+    exactly the UI's origin, is published on loopback only, and .env.example points the UI at it."""
+    from payload_codec import server as codec_server
 
     service = _service(compose, "codec-server")
     env = _env(compose, "codec-server")
-    assert service["profiles"] == ["codec"] and service["command"] == ["python", "codec_server.py"]
+    assert service["profiles"] == ["codec"] and service["command"] == [
+        "python",
+        "-m",
+        "payload_codec.server",
+    ]
     worker = _env(compose, "worker")
     assert env["PAYLOAD_CODEC_KEYS"] == worker["PAYLOAD_CODEC_KEYS"]
     assert env["PAYLOAD_CODEC_ACTIVE_KEY"] == worker["PAYLOAD_CODEC_ACTIVE_KEY"]
-    read = set(re.findall(r'"([A-Z][A-Z0-9_]+)"', (ROOT / "codec_server.py").read_text()))
+    read = set(
+        re.findall(r'"([A-Z][A-Z0-9_]+)"', (ROOT / "payload_codec" / "server.py").read_text())
+    )
     unknown = set(env) - read - {"PAYLOAD_CODEC_KEYS", "PAYLOAD_CODEC_ACTIVE_KEY"}
     assert not unknown, f"codec-server sets variables codec_server.py never reads: {unknown}"
     settings = codec_server.CodecServerSettings.from_env(env)

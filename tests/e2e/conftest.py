@@ -14,7 +14,7 @@ import pytest
 
 from emulator.control import CustomerTenant, EmulatorControl, IsvTenant
 from emulator.runner import EmulatorProcess, start_emulator_process
-from local_stack import DevServer, WorkerProcess, worker_env
+from harness.local_stack import DevServer, WorkerProcess, worker_env
 
 WEBHOOK_CHANNEL = "e2e-customer"
 

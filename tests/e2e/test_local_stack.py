@@ -8,8 +8,8 @@ import pytest
 from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
 from temporalio.client import Client, WorkflowExecutionStatus
 
-import search_attributes
-from local_stack import DevServer, StackError
+from harness.local_stack import DevServer, StackError
+from models import search_attributes
 
 
 async def test_restart_keeps_workflows_and_search_attributes(tmp_path: Path) -> None:

@@ -17,10 +17,10 @@ import pytest
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
-from cli.connection import TemporalTarget
+from client.connection import TemporalTarget
 from emulator.control import IsvTenant
 from emulator.runner import EmulatorProcess, start_emulator_process
-from local_stack import DevServer, WorkerProcess, worker_env
+from harness.local_stack import DevServer, WorkerProcess, worker_env
 
 
 @dataclass

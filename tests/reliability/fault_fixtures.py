@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from emulator.control import EmulatorControl, FaultRule, IsvTenant, RequestRecord
-from fleet import Onboarding, Outcome, count_resources, duplicated_names, new_fleet
+from harness.fleet import Onboarding, Outcome, count_resources, duplicated_names, new_fleet
 from workflows import plan
 
 # Faults go to the Azure APIs the worker calls (ARM and Graph), never to the token endpoint or the
@@ -228,7 +228,7 @@ async def print_progress(client: Any, task_queue: str, every: float = 20.0) -> N
     import asyncio
     import time
 
-    from search_attributes import STAGE
+    from models.search_attributes import STAGE
 
     started = time.monotonic()
     while True:

@@ -33,7 +33,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.exceptions import ApplicationError
 
 from emulator.control import RequestRecord
-from local_stack import temporal_binary
+from harness.local_stack import temporal_binary
 from models import NIL_GUID, ErrorType
 from tests.cli.requests import as_flags
 from tests.cli.starter_process import CliRun, run_starter

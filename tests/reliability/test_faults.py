@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from fleet import onboard_all
+from harness.fleet import onboard_all
 from tests.reliability.conftest import ReliabilityStack
 from tests.reliability.fault_fixtures import (
     ARM_RETRY_AFTER,

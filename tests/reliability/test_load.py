@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from fleet import onboard_all
+from harness.fleet import onboard_all
 from tests.reliability.conftest import ReliabilityStack
 from tests.reliability.fault_fixtures import (
     assert_exactly_one_of_each,

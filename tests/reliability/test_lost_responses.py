@@ -17,12 +17,12 @@ from msgraph.generated.models.application import Application
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
+from activities.azure_clients import AzureClients
 from activities.graph_apps import MULTI_TENANT, GraphActivities
-from azure_clients import AzureClients
+from config.settings import AzureSettings
 from emulator.control import FaultRule, RequestRecord
-from fleet import onboard_all
+from harness.fleet import onboard_all
 from models import ApplicationSpec
-from settings import AzureSettings
 from tests.reliability.conftest import ReliabilityStack
 from tests.reliability.fault_fixtures import (
     assert_exactly_one_of_each,

@@ -33,7 +33,7 @@ from temporalio.api.enums.v1 import EventType, PendingActivityState
 from temporalio.client import Client
 
 from emulator.control import EmulatorControl, FaultRule
-from fleet import (
+from harness.fleet import (
     Onboarding,
     Outcome,
     Progress,

@@ -27,9 +27,9 @@ from temporalio.api.enums.v1 import PendingActivityState
 from temporalio.client import Client
 
 from emulator.control import FaultRule
-from fleet import Onboarding, Progress, play_customers, result_of, start_all, unless_failed
+from harness.fleet import Onboarding, Progress, play_customers, result_of, start_all, unless_failed
 from models import Stage
-from search_attributes import STAGE
+from models.search_attributes import STAGE
 from tests.reliability.conftest import ReliabilityStack
 from tests.reliability.fault_fixtures import (
     AZURE,

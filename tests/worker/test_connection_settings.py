@@ -14,8 +14,8 @@ import pytest
 from temporalio.client import Client
 from temporalio.service import TLSConfig
 
-from cli.connection import resolve_target
-from settings import SettingsError, TemporalSettings, connect_temporal
+from client.connection import resolve_target
+from config.settings import SettingsError, TemporalSettings, connect_temporal
 
 API_KEY = "cloud-api-key-0123456789"
 KEY_PEM = "-----BEGIN PRIVATE KEY-----\nc2VjcmV0LWtleS1tYXRlcmlhbA==\n-----END PRIVATE KEY-----\n"

@@ -14,7 +14,7 @@ import pytest
 
 from emulator.control import IsvTenant
 from emulator.runner import RunningEmulator
-from local_stack import DevServer, WorkerProcess, free_port, worker_env
+from harness.local_stack import DevServer, WorkerProcess, free_port, worker_env
 from tests.cli.requests import as_flags
 from tests.cli.starter_process import run_starter
 

@@ -11,7 +11,7 @@ import pytest
 
 from emulator.control import IsvTenant
 from emulator.runner import RunningEmulator
-from local_stack import DevServer, WorkerProcess, worker_env
+from harness.local_stack import DevServer, WorkerProcess, worker_env
 from tests.cli.requests import as_flags
 from tests.cli.starter_process import run_starter
 from tests.e2e.conftest import assert_eventually

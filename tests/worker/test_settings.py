@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from temporalio.service import TLSConfig
 
-from settings import AzureSettings, SettingsError, TemporalSettings, WorkerSettings
+from config.settings import AzureSettings, SettingsError, TemporalSettings, WorkerSettings
 
 
 def test_temporal_defaults() -> None:

@@ -21,8 +21,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from temporalio.testing import WorkflowEnvironment
 
+from config.settings import TemporalSettings, connect_temporal
 from emulator.tls import CA_FILE, CA_KEY_FILE, ensure_certificates, server_ssl_context
-from settings import TemporalSettings, connect_temporal
 
 
 def _issue_client_cert(certs: Path) -> tuple[Path, Path]:

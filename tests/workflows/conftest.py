@@ -21,8 +21,8 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-import search_attributes
-from models import Stage, workflow_id_for
+from harness.local_stack import dev_server_flags
+from models import Stage, search_attributes, workflow_id_for
 from tests.workflows.fake_azure import FakeAzure
 from workflows import WORKFLOWS, CmkOnboardingWorkflow
 from workflows.task_queues import azure_writes_task_queue
@@ -76,7 +76,7 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
     environment = await WorkflowEnvironment.start_local(
         dev_server_existing_path=temporal,
         data_converter=pydantic_data_converter,
-        dev_server_extra_args=["--log-level", "error", *search_attributes.dev_server_flags()],
+        dev_server_extra_args=["--log-level", "error", *dev_server_flags()],
     )
     yield environment
     await environment.shutdown()

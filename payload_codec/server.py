@@ -18,7 +18,7 @@ from google.protobuf import json_format
 from temporalio.api.common.v1 import Payload, Payloads
 from temporalio.converter import PayloadCodec
 
-from codec import AesGcmCodec, CodecConfigError, CodecKeys, PayloadDecryptionError
+from payload_codec.codec import AesGcmCodec, CodecConfigError, CodecKeys, PayloadDecryptionError
 
 DEFAULT_CORS_ORIGINS = ("http://localhost:8233", "http://127.0.0.1:8233")
 ALLOWED_HEADERS = "content-type,x-namespace,authorization"

@@ -24,24 +24,24 @@ from temporalio.common import (
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-import search_attributes
-from cli.connection import TemporalTarget, existing_workflow, rpc_failure
-from cli.errors import CliError, ExitCode
-from cli.status_view import TERMINAL_STAGES
+from client.connection import TemporalTarget, existing_workflow, rpc_failure
+from client.errors import InvalidClientInput, OperationRejected
 from models import (
     QUERY_STATUS,
     SIGNAL_CUSTOMER_SETUP_COMPLETE,
+    TERMINAL_STAGES,
     UPDATE_SUBMIT_CUSTOMER_SETUP,
+    WORKFLOW_TYPE,
     Attempt,
     CustomerSetupComplete,
     OnboardingRequest,
     OnboardingResult,
     OnboardingStatus,
     Stage,
+    search_attributes,
     workflow_id_for,
 )
 
-WORKFLOW_TYPE = "CmkOnboarding"
 # Without a worker a query or update waits for one; give up and say so instead of hanging.
 WORKER_ANSWER_TIMEOUT = timedelta(seconds=20)
 NO_WORKER_HINT = "is worker.py running on task queue '{queue}'?"
@@ -87,7 +87,7 @@ async def start_onboarding(
             static_summary=_static_summary(request),
         )
     except WorkflowAlreadyStartedError:
-        raise CliError(
+        raise OperationRejected(
             f"workflow '{workflow_id}' already completed for this customer and encryption set; "
             f"see `starter.py status --workflow-id {workflow_id}`"
         ) from None
@@ -111,7 +111,7 @@ async def submit_customer_setup(
     handle, description = await existing_workflow(client, target, workflow_id)
     if description.status != WorkflowExecutionStatus.RUNNING:
         state = description.status.name.lower() if description.status else "closed"
-        raise CliError(f"workflow '{workflow_id}' is {state}; it accepts no submissions")
+        raise OperationRejected(f"workflow '{workflow_id}' is {state}; it accepts no submissions")
     try:
         if as_signal:
             await handle.signal(SIGNAL_CUSTOMER_SETUP_COMPLETE, body)
@@ -124,9 +124,9 @@ async def submit_customer_setup(
         )
     except WorkflowUpdateFailedError as error:
         reason = getattr(error.cause, "message", None) or str(error.cause)
-        raise CliError(f"submission rejected: {reason}") from None
+        raise OperationRejected(f"submission rejected: {reason}") from None
     except WorkflowUpdateRPCTimeoutOrCancelledError:
-        raise CliError(
+        raise OperationRejected(
             "no answer to the submission; " + NO_WORKER_HINT.format(queue=target.task_queue)
         ) from None
     except RPCError as error:
@@ -142,10 +142,10 @@ async def fetch_status(
             QUERY_STATUS, result_type=OnboardingStatus, rpc_timeout=WORKER_ANSWER_TIMEOUT
         )
     except WorkflowQueryFailedError as error:
-        raise CliError(f"status query failed: {error.message}") from None
+        raise OperationRejected(f"status query failed: {error.message}") from None
     except RPCError as error:
         if error.status in (RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED):
-            raise CliError(
+            raise OperationRejected(
                 "no worker answered the status query; "
                 + NO_WORKER_HINT.format(queue=target.task_queue)
             ) from None
@@ -185,7 +185,7 @@ async def cancel_onboarding(client: Client, target: TemporalTarget, workflow_id:
     handle, description = await existing_workflow(client, target, workflow_id)
     if description.status != WorkflowExecutionStatus.RUNNING:
         state = description.status.name.lower() if description.status else "closed"
-        raise CliError(f"workflow '{workflow_id}' is already {state}")
+        raise OperationRejected(f"workflow '{workflow_id}' is already {state}")
     try:
         await handle.cancel()
     except RPCError as error:
@@ -232,7 +232,6 @@ def require_stage(value: str | None) -> Stage | None:
     try:
         return Stage(value)
     except ValueError:
-        raise CliError(
-            f"--stage: '{value}' is not a stage; use one of {', '.join(s.value for s in Stage)}",
-            ExitCode.BAD_INPUT,
+        raise InvalidClientInput(
+            f"--stage: '{value}' is not a stage; use one of {', '.join(s.value for s in Stage)}"
         ) from None

@@ -21,8 +21,8 @@ from typing import Any, TypeVar
 
 from temporalio.client import Client, WorkflowFailureError
 
-from cli import operations
-from cli.connection import TemporalTarget
+from client import operations
+from client.connection import TemporalTarget
 from emulator.control import CustomerTenant, EmulatorControl, IsvTenant
 from models import (
     QUERY_STATUS,

@@ -37,7 +37,7 @@ from kiota_http.middleware import RetryHandler
 from msgraph import GraphRequestAdapter, GraphServiceClient
 from msgraph_core import GraphClientFactory  # type: ignore[import-untyped]
 
-from settings import AzureSettings
+from config.settings import AzureSettings
 
 ARM_SCOPE = "https://management.azure.com/.default"
 GRAPH_SCOPE = "https://graph.microsoft.com/.default"

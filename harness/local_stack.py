@@ -28,9 +28,9 @@ from temporalio.client import Client
 
 from emulator.control import IsvTenant
 from emulator.runner import RunningEmulator, start_emulator
-from search_attributes import dev_server_flags
+from models import search_attributes
 
-REPO_ROOT = Path(__file__).resolve().parent
+REPO_ROOT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
 DEFAULT_NAMESPACE = "default"
 STOP_TIMEOUT = 10.0
@@ -45,6 +45,14 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((HOST, 0))
         return int(sock.getsockname()[1])
+
+
+def dev_server_flags() -> list[str]:
+    """`--search-attribute` flags for `temporal server start-dev`."""
+    flags: list[str] = []
+    for key in search_attributes.ALL:
+        flags += ["--search-attribute", f"{key.name}=Keyword"]
+    return flags
 
 
 def temporal_binary() -> str:

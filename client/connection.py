@@ -1,4 +1,4 @@
-"""Connect to Temporal and turn its RPC failures into the CLI's one-line errors and exit codes."""
+"""Connect to Temporal and turn its RPC failures into the client library's own exceptions."""
 
 from __future__ import annotations
 
@@ -9,9 +9,14 @@ from dataclasses import dataclass
 from temporalio.client import Client, WorkflowExecutionDescription, WorkflowHandle
 from temporalio.service import RPCError, RPCStatusCode
 
-from cli.errors import CliError, ExitCode
-from codec import CodecConfigError
-from settings import (
+from client.errors import (
+    InvalidClientInput,
+    OnboardingClientError,
+    OperationRejected,
+    TemporalUnreachable,
+    WorkflowNotFound,
+)
+from config.settings import (
     DEFAULT_NAMESPACE,
     DEFAULT_TASK_QUEUE,
     DEFAULT_TEMPORAL_ADDRESS,
@@ -19,6 +24,7 @@ from settings import (
     TemporalSettings,
     connect_temporal,
 )
+from payload_codec.codec import CodecConfigError
 
 DEFAULT_ADDRESS = DEFAULT_TEMPORAL_ADDRESS
 
@@ -55,7 +61,7 @@ async def connect(target: TemporalTarget) -> Client:
     try:
         settings = TemporalSettings.from_env(os.environ)
     except (SettingsError, CodecConfigError) as error:
-        raise CliError(str(error), ExitCode.BAD_INPUT) from None
+        raise InvalidClientInput(str(error)) from None
     settings = dataclasses.replace(
         settings, address=target.address, namespace=target.namespace, task_queue=target.task_queue
     )
@@ -65,34 +71,32 @@ async def connect(target: TemporalTarget) -> Client:
         raise unreachable(target.address) from None
 
 
-def unreachable(address: str) -> CliError:
-    return CliError(
+def unreachable(address: str) -> TemporalUnreachable:
+    return TemporalUnreachable(
         f"Temporal is not reachable at {address}: start it (`uv run starter.py demo`, "
-        "`temporal server start-dev`) or set --address / TEMPORAL_ADDRESS",
-        ExitCode.TEMPORAL_UNREACHABLE,
+        "`temporal server start-dev`) or set --address / TEMPORAL_ADDRESS"
     )
 
 
 def rpc_failure(
     error: RPCError, target: TemporalTarget, workflow_id: str | None = None
-) -> CliError:
-    """The CliError for an RPC failure: not found, unreachable, or a plain failure."""
+) -> OnboardingClientError:
+    """The exception for an RPC failure: not found, unreachable, or a plain failure."""
     if error.status == RPCStatusCode.NOT_FOUND and workflow_id is not None:
-        return CliError(
-            f"workflow '{workflow_id}' not found in namespace '{target.namespace}'",
-            ExitCode.WORKFLOW_NOT_FOUND,
+        return WorkflowNotFound(
+            f"workflow '{workflow_id}' not found in namespace '{target.namespace}'"
         )
     if error.status == RPCStatusCode.NOT_FOUND:
-        return CliError(f"namespace '{target.namespace}' not found", ExitCode.WORKFLOW_NOT_FOUND)
+        return WorkflowNotFound(f"namespace '{target.namespace}' not found")
     if error.status == RPCStatusCode.UNAVAILABLE:
         return unreachable(target.address)
-    return CliError(f"Temporal refused the call: {error.message}")
+    return OperationRejected(f"Temporal refused the call: {error.message}")
 
 
 async def existing_workflow(
     client: Client, target: TemporalTarget, workflow_id: str
 ) -> tuple[WorkflowHandle, WorkflowExecutionDescription]:
-    """The handle and description of the latest run of `workflow_id`, or exit 4."""
+    """The handle and description of the latest run of `workflow_id`, or WorkflowNotFound."""
     handle = client.get_workflow_handle(workflow_id)
     try:
         return handle, await handle.describe()

@@ -1,14 +1,12 @@
-"""Input, output and status models shared by the workflow, the activities and the CLI.
+"""The onboarding request, its policy and validation, and the customer's submission.
 
-Side-effect free: no I/O, no environment reads, no clock. The workflow sandbox imports it, so
-everything here must stay deterministic.
+Side-effect free: no I/O, no environment reads, no clock; the workflow sandbox imports it.
 """
 
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
-from enum import StrEnum
+from datetime import timedelta
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
@@ -22,13 +20,7 @@ from pydantic import (
     field_validator,
 )
 
-FEATURE_NAMESPACE = "Microsoft.Compute"
-FEATURE_NAME = "EncryptionAtRestWithCrossTenantKey"
-FIC_AUDIENCE = "api://AzureADTokenExchange"
-KEY_VAULT_CRYPTO_SERVICE_ENCRYPTION_USER = "e147488a-f6f5-4113-8e2d-b22465e65bf6"
-SIGNAL_CUSTOMER_SETUP_COMPLETE = "customer_setup_complete"
-UPDATE_SUBMIT_CUSTOMER_SETUP = "submit_customer_setup"
-QUERY_STATUS = "status"
+from models.base import Strict
 
 NIL_GUID = "00000000-0000-0000-0000-000000000000"
 # Validators use fullmatch: with match(), '$' also accepts a trailing newline ("eastus-des\n").
@@ -41,54 +33,6 @@ _IDENTITY_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{2,127}$")
 _APP_UNIQUE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,119}$")
 _KEY_PATH = re.compile(r"^/keys/(?P<name>[A-Za-z0-9-]{1,127})(?:/(?P<version>[0-9a-fA-F]{32}))?/?$")
 _VAULT_LABEL = re.compile(r"^[A-Za-z][A-Za-z0-9-]{1,22}[A-Za-z0-9]$")
-
-
-class ErrorType(StrEnum):
-    """`ApplicationError.type` values the workflow, activities and CLI agree on."""
-
-    INVALID_REQUEST = "InvalidRequest"
-    CUSTOMER_SETUP = "CustomerSetupError"
-    THROTTLED = "AzureThrottled"
-    NOT_READY = "NotReadyYet"
-    FEATURE_REGISTRATION_TIMEOUT = "FeatureRegistrationTimeout"
-    CUSTOMER_DEADLINE_EXCEEDED = "CustomerDeadlineExceeded"
-    CUSTOMER_ATTEMPTS_EXHAUSTED = "CustomerAttemptsExhausted"
-    AZURE_REQUEST_REJECTED = "AzureRequestRejected"
-    VERIFICATION_FAILED = "VerificationFailed"
-
-
-class ActivityName(StrEnum):
-    """Registered activity names: the real activities and the test fakes both use these."""
-
-    GET_FEATURE = "get_feature"
-    REGISTER_FEATURE = "register_feature"
-    WAIT_FEATURE_REGISTERED = "wait_feature_registered"
-    ENSURE_FEATURE_REGISTERED = "ensure_feature_registered"
-    REGISTER_PROVIDER = "register_provider"
-    ENSURE_APPLICATION = "ensure_application"
-    ENSURE_MANAGED_IDENTITY = "ensure_managed_identity"
-    ENSURE_FEDERATED_CREDENTIAL = "ensure_federated_credential"
-    CREATE_ENCRYPTION_SET = "create_encryption_set"
-    VERIFY_ENCRYPTION_SET = "verify_encryption_set"
-    CREATE_TEST_DISK = "create_test_disk"
-    DELETE_TEST_DISK = "delete_test_disk"
-    DELETE_ENCRYPTION_SET = "delete_encryption_set"
-    DELETE_MANAGED_IDENTITY = "delete_managed_identity"
-    DELETE_APPLICATION = "delete_application"
-    NOTIFY_CUSTOMER = "notify_customer"
-
-
-class Stage(StrEnum):
-    VALIDATING = "validating"
-    REGISTERING_FEATURE = "registering-feature"
-    ENSURING_IDENTITY = "ensuring-identity"
-    AWAITING_CUSTOMER = "awaiting-customer"
-    CREATING_ENCRYPTION_SET = "creating-encryption-set"
-    VERIFYING = "verifying"
-    COMPENSATING = "compensating"
-    COMPLETED = "completed"
-    FAILED = "failed"
-    CANCELLED = "cancelled"
 
 
 class Policy(BaseModel):
@@ -167,15 +111,11 @@ def vault_name_from_key_url(key_url: str) -> str:
     return (urlsplit(key_url).hostname or "").split(".", 1)[0]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
 def _duration(minimum: timedelta, maximum: timedelta) -> Any:
     return Field(ge=minimum, le=maximum)
 
 
-class OnboardingRequest(_Strict):
+class OnboardingRequest(Strict):
     """Everything one customer's onboarding needs. JSON field names are the Python names."""
 
     customer_tenant_id: str
@@ -382,193 +322,3 @@ class CustomerSetupComplete(BaseModel):
     key_url: str
     customer_tenant_id: str | None = None
     note: Annotated[str, Field(max_length=1000)] | None = None
-
-
-# --- activity inputs and outputs --------------------------------------------------------------
-
-
-class FeatureRef(_Strict):
-    subscription_id: str
-    namespace: str = FEATURE_NAMESPACE
-    feature_name: str = FEATURE_NAME
-
-
-class FeatureState(_Strict):
-    state: str
-
-
-class ProviderRef(_Strict):
-    subscription_id: str
-    namespace: str = FEATURE_NAMESPACE
-
-
-class ApplicationSpec(_Strict):
-    unique_name: str
-    display_name: str
-
-
-class ApplicationRef(_Strict):
-    object_id: str
-    app_id: str
-    created: bool
-
-
-class ManagedIdentitySpec(_Strict):
-    subscription_id: str
-    resource_group: str
-    name: str
-    region: str
-    tags: dict[str, str] = {}
-
-
-class ManagedIdentityRef(_Strict):
-    id: str
-    principal_id: str
-    client_id: str
-    tenant_id: str
-    created: bool
-
-
-class FederatedCredentialSpec(_Strict):
-    app_object_id: str
-    name: str
-    issuer: str
-    subject: str
-    audiences: tuple[str, ...] = (FIC_AUDIENCE,)
-
-
-class FederatedCredentialRef(_Strict):
-    id: str
-    name: str
-    created: bool
-
-
-class EncryptionSetSpec(_Strict):
-    subscription_id: str
-    resource_group: str
-    name: str
-    region: str
-    identity_id: str
-    federated_client_id: str
-    key_url: str
-    encryption_type: str
-    rotation_to_latest_key_version_enabled: bool
-    tags: dict[str, str] = {}
-
-
-class EncryptionSetRef(_Strict):
-    id: str
-    provisioning_state: str
-    key_url: str
-    federated_client_id: str
-    identity_ids: tuple[str, ...]
-    encryption_type: str
-    auto_key_rotation_error: str | None = None
-
-
-class TestDiskSpec(_Strict):
-    subscription_id: str
-    resource_group: str
-    name: str
-    region: str
-    sku: str
-    size_gb: int
-    encryption_set_id: str
-    encryption_type: str
-
-
-class TestDiskRef(_Strict):
-    id: str
-    encryption_type: str
-    encryption_set_id: str
-
-
-class ResourceRef(_Strict):
-    """An ARM resource id or a Graph object id to delete; deletion is idempotent."""
-
-    id: str
-
-
-class CustomerSetupIssue(_Strict):
-    """Details of a `CustomerSetupError`: what Azure said and what the customer must change."""
-
-    code: str
-    message: str
-    fix: str
-
-
-class CustomerInstructions(_Strict):
-    consent_url: str
-    app_id: str
-    commands: tuple[str, ...]
-    markdown: str
-
-
-class CustomerNotification(_Strict):
-    kind: Literal["instructions", "reminder", "attempt_failed", "deadline_exceeded", "completed"]
-    workflow_id: str
-    customer_tenant_id: str
-    customer_name: str
-    instructions: CustomerInstructions | None = None
-    reason: str | None = None
-    fix: str | None = None
-    reminder_number: int | None = None
-
-
-# --- status and result ------------------------------------------------------------------------
-
-
-class Attempt(_Strict):
-    number: int
-    key_url: str
-    submitted_at: datetime
-    outcome: Literal["pending", "succeeded", "customer_error"] = "pending"
-    code: str | None = None
-    reason: str | None = None
-    fix: str | None = None
-
-
-class ResourceIds(BaseModel):
-    app_id: str | None = None
-    app_object_id: str | None = None
-    identity_id: str | None = None
-    identity_principal_id: str | None = None
-    identity_client_id: str | None = None
-    federated_credential_id: str | None = None
-    encryption_set_id: str | None = None
-    test_disk_id: str | None = None
-    key_url: str | None = None
-
-
-class RejectedSubmission(_Strict):
-    """A signalled submission the workflow could not act on (the update path rejects instead)."""
-
-    received_at: datetime
-    key_url: str | None = None
-    reason: str
-
-
-class OnboardingStatus(BaseModel):
-    workflow_id: str
-    customer_tenant_id: str
-    customer_name: str
-    stage: Stage
-    stage_started_at: dict[str, datetime] = {}
-    waiting_for: Literal["isv", "customer", "azure", "nobody"] = "azure"
-    instructions: CustomerInstructions | None = None
-    attempts: list[Attempt] = []
-    reminders_sent: int = 0
-    resources: ResourceIds = ResourceIds()
-    last_failure: str | None = None
-    deadline: datetime | None = None
-    rejected_submissions: list[RejectedSubmission] = []
-
-
-class OnboardingResult(_Strict):
-    workflow_id: str
-    customer_tenant_id: str
-    feature_state: str
-    resources: ResourceIds
-    created: tuple[str, ...]
-    reused: tuple[str, ...]
-    attempts: int

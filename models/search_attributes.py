@@ -7,11 +7,3 @@ CUSTOMER_TENANT_ID = SearchAttributeKey.for_keyword("CmkCustomerTenantId")
 CUSTOMER_NAME = SearchAttributeKey.for_keyword("CmkCustomerName")
 
 ALL = (STAGE, CUSTOMER_TENANT_ID, CUSTOMER_NAME)
-
-
-def dev_server_flags() -> list[str]:
-    """`--search-attribute` flags for `temporal server start-dev`."""
-    flags: list[str] = []
-    for key in ALL:
-        flags += ["--search-attribute", f"{key.name}=Keyword"]
-    return flags
