@@ -13,6 +13,7 @@ from aiohttp import web
 from emulator.context import ctx_of
 from emulator.errors import ApiError, json_body, json_response
 from emulator.faults import FaultRule
+from emulator import rbac
 from emulator.graph import new_application, new_service_principal
 from emulator.state import new_guid
 from emulator.trust_chain import CRYPTO_SERVICE_ENCRYPTION_USER
@@ -68,7 +69,7 @@ async def create_isv_tenant(request: web.Request) -> web.Response:
     app["passwordCredentials"].append(
         {"keyId": new_guid(), "displayName": "automation", "secret": secret}
     )
-    new_service_principal(ctx.world, tenant, app["appId"])
+    worker = new_service_principal(ctx.world, tenant, app["appId"])
     location = str(body.get("location", "eastus"))
     ctx.world.subscriptions[subscription_id] = {
         "id": subscription_id,
@@ -81,6 +82,7 @@ async def create_isv_tenant(request: web.Request) -> web.Response:
         "features": {},
         "providers": {},
     }
+    rbac.seed_isv(ctx.world.subscriptions[subscription_id], worker["id"])
     ctx.world.dirty = True
     return json_response(
         {

@@ -15,6 +15,8 @@ from typing import Any, Literal
 
 import httpx
 
+from emulator.control_ext import ControlExtensions
+
 
 @dataclass(frozen=True)
 class IsvTenant:
@@ -63,7 +65,7 @@ class EmulatorControlError(RuntimeError):
     """The admin API refused a call; the message carries its error code and text."""
 
 
-class EmulatorControl:
+class EmulatorControl(ControlExtensions):
     """One method per admin route; trusts the emulator through its CA bundle."""
 
     def __init__(self, base_url: str, ca_path: str | Path):
