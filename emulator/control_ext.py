@@ -87,7 +87,9 @@ class ControlExtensions:
             "scope": scope,
         }
         return dict(
-            await self._call("POST", f"/subscriptions/{subscription_id}/roleAssignments/assign", body)
+            await self._call(
+                "POST", f"/subscriptions/{subscription_id}/roleAssignments/assign", body
+            )
         )
 
     async def revoke_role(

@@ -164,5 +164,3 @@ class Throttle:
             used = sum(1 for t in calls if t > now - window / self.time_scale)
             parts.append(f"Microsoft.Compute/{name};{max(allowed - used, 0)}")
         return ",".join(parts)
-
-

@@ -167,7 +167,9 @@ def _denied(claims: TokenClaims, action: str, scope: str) -> ApiError:
     )
 
 
-def _linked_denied(claims: TokenClaims, action: str, scope: str, linked: list[str]) -> ApiError:
+def _linked_denied(
+    claims: TokenClaims, action: str, scope: str, linked: list[tuple[str, str]]
+) -> ApiError:
     missing = sorted({a for a, _ in linked})
     return ApiError(
         403,
@@ -205,7 +207,9 @@ async def _linked_scopes(request: web.Request, action: str) -> list[tuple[str, s
     return linked
 
 
-async def check_arm(request: web.Request, claims: TokenClaims, subscription: dict[str, Any]) -> None:
+async def check_arm(
+    request: web.Request, claims: TokenClaims, subscription: dict[str, Any]
+) -> None:
     """403 AuthorizationFailed / LinkedAuthorizationFailed like ARM, before the handler runs."""
     if "role_assignments" not in subscription:
         return

@@ -13,7 +13,18 @@ from pathlib import Path
 import structlog
 from aiohttp import web
 
-from emulator import admin, arm_compute, arm_features, arm_identity, entra, graph, rbac, throttling
+from emulator import (
+    admin,
+    arm_compute,
+    arm_features,
+    arm_identity,
+    entra,
+    graph,
+    health_faults,
+    keyvault,
+    rbac,
+    throttling,
+)
 from emulator.auth import authorize
 from emulator.context import CTX, EmulatorContext, ctx_of
 from emulator.errors import ApiError, family_of, render
@@ -262,6 +273,8 @@ def create_app(ctx: EmulatorContext) -> web.Application:
     admin.register(app)
     rbac.register_admin(app)
     throttling.register_admin(app)
+    health_faults.register_admin(app)
+    keyvault.register(app, ctx)
     entra.register(app)
     app.router.add_route("*", "/subscriptions/{tail:.*}", dispatch)
     app.router.add_route("*", "/providers/{tail:.*}", dispatch)

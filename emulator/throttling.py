@@ -8,16 +8,16 @@ from __future__ import annotations
 import json
 import re
 import time
-from typing import Any
 
 from aiohttp import web
 
 from emulator.context import ctx_of
-from emulator.ratelimits import DES_WRITE, operation_kind
 from emulator.errors import ApiError, json_body, json_response
+from emulator.ratelimits import DES_WRITE, operation_kind
 from emulator.state import utc_iso
 
 _SUBSCRIPTION = re.compile(r"^/subscriptions/([^/]+)", re.IGNORECASE)
+
 
 def _compute_refusal(policy: str, allowed: int, wait: int, remaining: str) -> web.Response:
     """CRP's throttling answer (Learn: "Troubleshooting API throttling errors")."""
@@ -61,9 +61,14 @@ def admit(request: web.Request, family: str) -> web.Response | None:
     if throttle.enabled:
         headers, wait = throttle.admit_arm(scope, scope_id.lower(), claims.object_id, kind, now)
         if wait is not None:
+            code = (
+                "SubscriptionRequestsThrottled"
+                if scope == "subscription"
+                else "TenantRequestsThrottled"
+            )
             raise ApiError(
                 429,
-                "SubscriptionRequestsThrottled" if scope == "subscription" else "TenantRequestsThrottled",
+                code,
                 f"Number of '{kind}' requests for {scope} '{scope_id}' actor '{claims.object_id}' "
                 f"exceeded. Please try again after '{wait}' seconds after additional tokens are "
                 "available. Refer to https://aka.ms/arm-throttling for additional information.",
