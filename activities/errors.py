@@ -64,10 +64,12 @@ UNRECOGNIZED_REJECTION = "UnrecognizedAzureRejection"
 # (workload-identity-federation-considerations, "Time for federated credential changes to
 # propagate") says a token request "several minutes after configuring" may still fail and
 # recommends retries. The bound lives here: FIC_PROPAGATION_ATTEMPTS attempts,
-# FIC_PROPAGATION_DELAY apart (about 10 minutes), then it is an ISV-side rejection.
+# FIC_PROPAGATION_DELAY apart (about 8 minutes), then it is an ISV-side rejection. It must stay
+# below the DES activity's retry policy (workflows/options.py LONG_RUNNING_RETRY, 10 attempts), or
+# the policy ends the retries first with this retryable type instead of the clear rejection.
 FIC_PROPAGATING = "FederatedCredentialPropagating"
-FIC_PROPAGATION_ATTEMPTS = 20
-FIC_PROPAGATION_DELAY = timedelta(seconds=30)
+FIC_PROPAGATION_ATTEMPTS = 8
+FIC_PROPAGATION_DELAY = timedelta(seconds=60)
 
 Side = Literal["customer", "isv"]
 
