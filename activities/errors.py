@@ -7,14 +7,20 @@ Exception raised by an SDK call        -> ApplicationError (models.ErrorType), r
 ├── ClientAuthenticationError           the worker's own credential (token endpoint)
 │   ├── AADSTS code of a bad credential -> AZURE_REQUEST_REJECTED, non-retryable
 │   └── anything else                   -> plain, retryable
-├── HttpResponseError (ARM, LRO result) / APIError, ODataError (Graph): by code, then status
-│   ├── customer trust-chain code       -> CUSTOMER_SETUP, non-retryable, details=[issue]
+├── HttpResponseError (ARM, LRO result) / APIError, ODataError (Graph): by text, code, status
+│   │   (a failed async operation arrives with HTTP status 200: the poll itself succeeded)
+│   ├── AADSTS70021 (FIC not replicated yet) -> FIC_PROPAGATING, retryable for
+│   │                                       FIC_PROPAGATION_ATTEMPTS attempts, then ISV rejection
+│   ├── customer trust-chain text/code  -> CUSTOMER_SETUP, non-retryable, details=[issue]
 │   ├── ISV trust-chain code            -> AZURE_REQUEST_REJECTED, non-retryable
 │   ├── 429                             -> THROTTLED, retryable, next_retry_delay = Retry-After
-│   ├── 400 bad input we sent           -> INVALID_REQUEST, non-retryable
+│   ├── 5xx, or a transient code (InternalError...) at any status -> plain, retryable (bounded
+│   │                                       by the activity's retry policy)
+│   ├── 400/200 bad input we sent       -> INVALID_REQUEST, non-retryable
 │   ├── 401/403 (the ISV principal)     -> AZURE_REQUEST_REJECTED, non-retryable (expired: retry)
+│   ├── 400/200/no status, unknown code -> UNRECOGNIZED_REJECTION, non-retryable, details=[raw]
 │   ├── other 4xx except 408/409        -> AZURE_REQUEST_REJECTED, non-retryable
-│   └── 408, 409, 5xx, unknown          -> plain, retryable
+│   └── 408, 409                        -> plain, retryable
 ├── ServiceRequestError / ServiceResponseError / httpx.TransportError -> plain, retryable
 └── anything else                       -> propagates unchanged (Temporal retries it)
 
@@ -39,6 +45,7 @@ from azure.core.exceptions import (
     ServiceResponseError,
 )
 from kiota_abstractions.api_error import APIError
+from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from config.logging_setup import redact_text
@@ -46,6 +53,23 @@ from models import CustomerSetupIssue, ErrorType
 
 DEFAULT_THROTTLE_DELAY = timedelta(seconds=10)
 MAX_MESSAGE = 600
+
+# Error types this module adds. ErrorType lives in models.py (not owned here): these two are to
+# move there; the values are what workflows match on.
+# Azure refused with a code we do not know: not transient, not a known customer or ISV fix. The
+# workflow sends it back to the customer and flags the operator; details carry Azure's raw
+# (redacted) code, message and request id.
+UNRECOGNIZED_REJECTION = "UnrecognizedAzureRejection"
+# AADSTS70021 right after the FIC was written: Entra has not replicated it yet. Learn
+# (workload-identity-federation-considerations, "Time for federated credential changes to
+# propagate") says a token request "several minutes after configuring" may still fail and
+# recommends retries. The bound lives here: FIC_PROPAGATION_ATTEMPTS attempts,
+# FIC_PROPAGATION_DELAY apart (about 8 minutes), then it is an ISV-side rejection. It must stay
+# below the DES activity's retry policy (workflows/options.py LONG_RUNNING_RETRY, 10 attempts), or
+# the policy ends the retries first with this retryable type instead of the clear rejection.
+FIC_PROPAGATING = "FederatedCredentialPropagating"
+FIC_PROPAGATION_ATTEMPTS = 8
+FIC_PROPAGATION_DELAY = timedelta(seconds=60)
 
 Side = Literal["customer", "isv"]
 
@@ -137,19 +161,48 @@ _RULES = (
 )
 _RULES_BY_CODE = {rule.code.lower(): rule for rule in _RULES}
 
+# Entra codes embedded in a DiskRP message name the broken link more precisely than the wrapping
+# ARM code (KeyVaultAccessForbidden), so they are read first. 7000229 is "missing service
+# principal in the tenant", i.e. no consent, like 700016.
+_ENTRA_PATTERNS = (
+    (re.compile(r"AADSTS(700016|7000229)\b"), "ApplicationNotFoundInCustomerTenant"),
+    (re.compile(r"AADSTS70021\b"), "FederatedCredentialMismatch"),
+)
 # Real Azure often wraps the cause in a generic code; these message patterns name it.
 _MESSAGE_PATTERNS = (
-    (re.compile(r"AADSTS700016"), "ApplicationNotFoundInCustomerTenant"),
-    (re.compile(r"AADSTS70021"), "FederatedCredentialMismatch"),
     (re.compile(r"(?i)unable to access key vault"), "KeyVaultAccessForbidden"),
+    (re.compile(r"(?i)was not found in this key vault"), "KeyNotFound"),
     (re.compile(r"(?i)purge protection"), "KeyVaultPurgeProtectionNotEnabled"),
     (re.compile(r"(?i)soft.?delete"), "KeyVaultSoftDeleteNotEnabled"),
     (re.compile(r"(?i)federated client id can only be set"), "InvalidFederatedClientId"),
     (re.compile(r"(?i)key .*is disabled"), "KeyDisabled"),
+    (re.compile(r"(?i)key type .*not supported"), "KeyTypeNotSupported"),
+    (re.compile(r"(?i)key size .*not supported"), "KeySizeNotSupported"),
+    (re.compile(r"(?i)must be in the same region"), "KeyVaultRegionMismatch"),
 )
 
 # The worker's own credential is broken: retrying does not help (wrong secret, unknown tenant...).
-_BAD_CREDENTIAL = re.compile(r"AADSTS(7000215|700016|90002|500011|7000222|700024|50034)\b")
+_BAD_CREDENTIAL = re.compile(r"AADSTS(7000215|700016|7000229|90002|500011|7000222|700024|50034)\b")
+
+# Codes that mean "Azure had a problem, try again", whatever the HTTP status: a failed async
+# operation reports them with status 200. ARM's RPC lists InternalServerError/ServiceUnavailable;
+# DiskRP and CRP report InternalExecutionError/InternalOperationError/OperationPreempted.
+_TRANSIENT_CODES = frozenset(
+    code.lower()
+    for code in (
+        "InternalError",
+        "InternalServerError",
+        "InternalExecutionError",
+        "InternalOperationError",
+        "ServiceUnavailable",
+        "ServerTimeout",
+        "GatewayTimeout",
+        "OperationPreempted",
+        "RetryableError",
+        "TooManyRequests",
+        "SubscriptionRequestsThrottled",
+    )
+)
 
 # 400 codes that mean the request we built was malformed: a bug or bad input, never transient.
 _BAD_INPUT_CODES = frozenset(
@@ -316,9 +369,54 @@ def _code_from_body(error: HttpResponseError) -> str | None:
     return None
 
 
+def _attempt() -> int:
+    """The current activity attempt (1 outside an activity, e.g. in a plain unit test)."""
+    return activity.info().attempt if activity.in_activity() else 1
+
+
+def _fic_propagating(
+    failure: AzureFailure, operation: str, rule: TrustChainRule
+) -> ApplicationError:
+    summary = _summary(failure)
+    attempt = _attempt()
+    if attempt < FIC_PROPAGATION_ATTEMPTS:
+        return ApplicationError(
+            f"{operation}: Entra has not matched the federated credential yet ({summary}); it "
+            f"can take minutes to replicate, retrying (attempt {attempt} of "
+            f"{FIC_PROPAGATION_ATTEMPTS})",
+            type=FIC_PROPAGATING,
+            next_retry_delay=FIC_PROPAGATION_DELAY,
+        )
+    return ApplicationError(
+        f"{operation}: the federated credential still does not match after {attempt} attempts: "
+        f"{summary}. {rule.fix}",
+        {"code": rule.code, "fix": rule.fix},
+        type=ErrorType.AZURE_REQUEST_REJECTED,
+        non_retryable=True,
+    )
+
+
+def _unrecognized(failure: AzureFailure, operation: str) -> ApplicationError:
+    """Azure said no with a code nobody mapped: the raw (redacted) words go to the customer."""
+    return ApplicationError(
+        f"{operation} was rejected by Azure with an unrecognized error: {_summary(failure)}",
+        {
+            "code": failure.code,
+            "message": failure.message,
+            "status": failure.status,
+            "request_id": failure.request_id,
+            "operation": operation,
+        },
+        type=UNRECOGNIZED_REJECTION,
+        non_retryable=True,
+    )
+
+
 def _from_failure(failure: AzureFailure, operation: str) -> ApplicationError:
     rule = _rule_for(failure)
     summary = _summary(failure)
+    if rule is not None and rule.code == "FederatedCredentialMismatch":
+        return _fic_propagating(failure, operation, rule)
     if rule is not None and rule.side == "customer":
         return customer_setup_error(
             CustomerSetupIssue(code=rule.code, message=failure.message, fix=rule.fix)
@@ -338,6 +436,10 @@ def _from_failure(failure: AzureFailure, operation: str) -> ApplicationError:
             type=ErrorType.THROTTLED,
             next_retry_delay=delay,
         )
+    if code in _TRANSIENT_CODES or (status is not None and status >= 500):
+        return ApplicationError(
+            f"{operation} failed: {summary}; retrying", type="AzureServiceError"
+        )
     if status in (401, 403) and code not in _TRANSIENT_AUTH_CODES:
         return ApplicationError(
             f"{operation}: the worker's identity in the ISV tenant was refused: {summary}; "
@@ -346,12 +448,14 @@ def _from_failure(failure: AzureFailure, operation: str) -> ApplicationError:
             type=ErrorType.AZURE_REQUEST_REJECTED,
             non_retryable=True,
         )
-    if status == 400 and code in _BAD_INPUT_CODES:
+    if status in (200, 400) and code in _BAD_INPUT_CODES:
         return ApplicationError(
             f"{operation} was rejected as invalid: {summary}",
             type=ErrorType.INVALID_REQUEST,
             non_retryable=True,
         )
+    if status in (200, 400, None):
+        return _unrecognized(failure, operation)
     if status is not None and 400 <= status < 500 and status not in (401, 408, 409):
         return ApplicationError(
             f"{operation} was rejected: {summary}",
@@ -362,9 +466,12 @@ def _from_failure(failure: AzureFailure, operation: str) -> ApplicationError:
 
 
 def _rule_for(failure: AzureFailure) -> TrustChainRule | None:
+    text = f"{failure.code} {failure.message}"
+    for pattern, code in _ENTRA_PATTERNS:
+        if pattern.search(text):
+            return _RULES_BY_CODE[code.lower()]
     if rule := _RULES_BY_CODE.get(failure.code.lower()):
         return rule
-    text = f"{failure.code} {failure.message}"
     for pattern, code in _MESSAGE_PATTERNS:
         if pattern.search(text):
             return _RULES_BY_CODE[code.lower()]
@@ -416,6 +523,9 @@ def _retry_after(headers: Any) -> timedelta | None:
 
 
 __all__ = [
+    "FIC_PROPAGATING",
+    "FIC_PROPAGATION_ATTEMPTS",
+    "UNRECOGNIZED_REJECTION",
     "AzureError",
     "AzureFailure",
     "CallOutcome",

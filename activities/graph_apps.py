@@ -15,7 +15,7 @@ from msgraph.generated.models.federated_identity_credential import FederatedIden
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.errors import azure_errors, status_of, translate
+from activities.errors import azure_errors, error_code_of, status_of, translate
 from models import (
     ActivityName,
     ApplicationRef,
@@ -27,6 +27,16 @@ from models import (
 )
 
 MULTI_TENANT = "AzureADMultipleOrgs"
+# Graph's duplicate answers for a FIC: a name clash is 409 Request_MultipleObjectsWithSameKeyValue
+# (Azure/azure-dev#1482), an issuer+subject clash is 400 InvalidFederatedIdentityCredentialValue
+# (Azure/azure-workload-identity#434). Both mean "it may exist already: read and match".
+DUPLICATE_FIC_CODE = "InvalidFederatedIdentityCredentialValue"
+
+
+def _may_exist(error: BaseException) -> bool:
+    if isinstance(error, httpx.TransportError) or status_of(error) == 409:
+        return True
+    return status_of(error) == 400 and (error_code_of(error) or "") == DUPLICATE_FIC_CODE
 
 
 def _create_if_missing() -> RequestConfiguration[Any]:
@@ -101,8 +111,8 @@ class GraphActivities:
         try:
             created = await credentials.post(body)
         except Exception as error:
-            # 409: a concurrent attempt won the race; a lost response may have committed it.
-            maybe_exists = status_of(error) == 409 or isinstance(error, httpx.TransportError)
+            # It may exist: a concurrent attempt won the race, or a lost response committed it.
+            maybe_exists = _may_exist(error)
             if maybe_exists and (found := await self._find_credential(spec)):
                 return found
             raise translate(error, operation) from None

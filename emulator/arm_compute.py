@@ -15,7 +15,12 @@ from emulator import arm_disks, des_health, lro
 from emulator.arm_identity import require_location, require_tags, resource_group
 from emulator.context import Router, ctx_of
 from emulator.errors import ApiError, json_body, json_response
-from emulator.trust_chain import check_federated_client, check_federation
+from emulator.trust_chain import (
+    ChainBroken,
+    check_federated_client,
+    check_federation,
+    key_vault_access_forbidden,
+)
 
 DES_TYPE = "Microsoft.Compute/diskEncryptionSets"
 DES_LIST = "/subscriptions/{sub}/resourcegroups/{rg}/providers/Microsoft.Compute/diskEncryptionSets"
@@ -30,6 +35,11 @@ _KEY_URL = re.compile(
     r"^https://[A-Za-z0-9-]{3,24}\.(vault\.azure\.net|managedhsm\.azure\.net)/keys/[A-Za-z0-9-]{1,127}"
     r"(/[0-9a-fA-F]{32})?/?$"
 )
+# DiskRP spec, KeyForDiskEncryptionSet.keyUrl: "Fully versioned Key Url pointing to a key in
+# KeyVault. Version segment of the Url is required regardless of
+# rotationToLatestKeyVersionEnabled value." The refusal's code/text is not public:
+# InvalidParameter + Target is ARM's usual shape for a bad property (unconfirmed).
+_VERSIONED = re.compile(r"/keys/[^/]+/[0-9a-fA-F]{32}/?$")
 
 
 def invalid(prop: str, message: str) -> ApiError:
@@ -85,6 +95,12 @@ def _validated_properties(props: Any) -> dict[str, Any]:
             "properties.activeKey.keyUrl",
             f"'{key['keyUrl']}' is not a valid key URL (https://<vault>.vault.azure.net/keys/<name>[/<version>]).",
         )
+    if not _VERSIONED.search(key["keyUrl"]):
+        raise invalid(
+            "properties.activeKey.keyUrl",
+            f"'{key['keyUrl']}' has no key version. Version segment of the Url is required "
+            "regardless of rotationToLatestKeyVersionEnabled value.",
+        )
     if "sourceVault" in key and key["sourceVault"]:
         raise invalid(
             "properties.activeKey.sourceVault",
@@ -110,7 +126,7 @@ def _validated_properties(props: Any) -> dict[str, Any]:
     }
 
 
-def _trust_error(request: web.Request, resource: dict[str, Any], sub: str) -> dict[str, str] | None:
+def _trust_error(request: web.Request, resource: dict[str, Any], sub: str) -> dict[str, Any] | None:
     """Check links 1-8; link 1 answers synchronously, the others fail the operation."""
     world = ctx_of(request).world
     subscription = world.subscription(sub)
@@ -118,17 +134,27 @@ def _trust_error(request: web.Request, resource: dict[str, Any], sub: str) -> di
     isv_tenant = subscription["tenant_id"]
     props = resource["properties"]
     client_id = props.get("federatedClientId")
+    identities = {
+        identity_id: v["principalId"]
+        for identity_id, v in resource["identity"]["userAssignedIdentities"].items()
+    }
+    key_url = props["activeKey"]["keyUrl"]
+    vault_uri = key_url.split("/keys/", 1)[0] + "/"
     if not client_id or client_id == "None":
-        return {
-            "code": "KeyVaultAccessForbidden",
-            "message": "Unable to access key vault resource to enable encryption at rest: a key in "
-            "another tenant needs properties.federatedClientId (link 1).",
-        }
+        # Without federatedClientId DiskRP uses the UAMI itself, which the customer's vault
+        # (another tenant) cannot know: the documented KeyVaultAccessForbidden.
+        return ChainBroken(
+            "KeyVaultAccessForbidden",
+            key_vault_access_forbidden(vault_uri, next(iter(identities), "")),
+            "FederatedClientIdMissing",
+            1,
+        ).as_error()
     if (broken := check_federated_client(world, isv_tenant, client_id)) is not None:
-        raise ApiError(400, broken.code, broken.message)
-    principals = [v["principalId"] for v in resource["identity"]["userAssignedIdentities"].values()]
-    broken = check_federation(world, isv_tenant, client_id, principals) or des_health.check_key(
-        world, client_id, props["activeKey"]["keyUrl"], resource["location"]
+        raise ApiError(400, broken.code, broken.message, additional_info=broken.additional_info())
+    broken = check_federation(
+        world, isv_tenant, client_id, identities, vault_uri
+    ) or des_health.check_key(
+        world, client_id, key_url, resource["location"], next(iter(identities), "")
     )
     return broken.as_error() if broken else None
 
@@ -253,9 +279,17 @@ async def delete_des(request: web.Request, p: dict[str, str]) -> web.Response:
             f"Disk encryption set '{existing['id']}' is in use by {len(users)} resource(s): "
             f"{', '.join(users)}. Remove them first.",
         )
-    ctx.world.resources.pop(existing["id"].lower())
-    ctx.world.dirty = True
-    return web.Response(status=200)
+    # DiskRP answers DELETE 202 + Location (spec example DiskEncryptionSet_Delete.json); the set
+    # is gone once the operation settles.
+    headers = lro.start_operation(
+        request,
+        subscription_id=p["sub"],
+        location=existing["location"],
+        resource_id=existing["id"],
+        error=None,
+        delete=True,
+    )
+    return web.Response(status=202, headers=headers)
 
 
 async def associated(request: web.Request, p: dict[str, str]) -> web.Response:

@@ -195,13 +195,20 @@ async def get_disk(request: web.Request, p: dict[str, str]) -> web.Response:
 
 
 async def delete_disk(request: web.Request, p: dict[str, str]) -> web.Response:
-    ctx = ctx_of(request)
     disk_id, disk = _existing(request, p)
     if disk is None:
         return web.Response(status=204)
-    ctx.world.resources.pop(disk_id.lower())
-    ctx.world.dirty = True
-    return web.Response(status=200)
+    # DiskRP answers DELETE 202 + Location (spec example Disks_Delete / DeleteAManagedDisk); the
+    # disk is gone once the operation settles.
+    headers = lro.start_operation(
+        request,
+        subscription_id=p["sub"],
+        location=disk["location"],
+        resource_id=disk_id,
+        error=None,
+        delete=True,
+    )
+    return web.Response(status=202, headers=headers)
 
 
 async def list_disks(request: web.Request, p: dict[str, str]) -> web.Response:

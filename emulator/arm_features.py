@@ -116,14 +116,26 @@ async def register_provider(request: web.Request, p: dict[str, str]) -> web.Resp
     namespace = _namespace(p["ns"])
     subscription = ctx.world.subscription(p["sub"])
     assert subscription is not None
-    subscription["providers"][namespace.lower()] = "Registered"
+    # ARM answers the register POST with registrationState "Registering" and finishes in the
+    # background (Learn: azure-resource-manager/management/resource-providers-and-types).
+    # Re-registering a Registered provider also passes through Registering.
+    subscription["providers"][namespace.lower()] = "Registering"
+    subscription.setdefault("provider_registered_at", {})[namespace.lower()] = (
+        ctx.now() + ctx.world.feature_delay
+    )
     ctx.world.dirty = True
-    return json_response(_provider_body(p["sub"], namespace, "Registered"))
+    return json_response(_provider_body(p["sub"], namespace, "Registering"))
 
 
 def settle_features(world: Any, now: float) -> None:
-    """Registering features become Registered once their delay has passed."""
+    """Registering features and providers become Registered once their delay has passed."""
     for subscription in world.subscriptions.values():
+        pending = subscription.get("provider_registered_at", {})
+        for namespace, due in list(pending.items()):
+            if due <= now:
+                subscription["providers"][namespace] = "Registered"
+                del pending[namespace]
+                world.dirty = True
         for record in subscription["features"].values():
             if record["state"] == "Registering" and record["registered_at"] <= now:
                 record["state"] = "Registered"

@@ -221,6 +221,24 @@ class EmulatorControl(ControlExtensions):
     async def clear_faults(self) -> None:
         await self._call("DELETE", "/faults")
 
+    async def fail_operations(
+        self, code: str, message: str = "", *, resource_regex: str = ".*", max_count: int = 1
+    ) -> None:
+        """The next `max_count` DiskRP operations on a matching resource id fail with `code`."""
+        await self._call(
+            "POST",
+            "/lro-failures",
+            {
+                "code": code,
+                "message": message,
+                "resource_regex": resource_regex,
+                "max_count": max_count,
+            },
+        )
+
+    async def clear_operation_failures(self) -> None:
+        await self._call("DELETE", "/lro-failures")
+
     async def set_write_quota(self, subscription_id: str, writes_per_minute: int | None) -> None:
         await self._call(
             "PUT", f"/quota/{subscription_id}", {"writes_per_minute": writes_per_minute}

@@ -29,10 +29,15 @@ def _key_of(world: World, key_url: str) -> dict[str, Any] | None:
 
 
 def check_key(
-    world: World, client_id: str, key_url: str, region: str, now: float | None = None
+    world: World,
+    client_id: str,
+    key_url: str,
+    region: str,
+    identity_id: str = "",
+    now: float | None = None,
 ) -> ChainBroken | None:
     """trust_chain's customer-key links, plus the key's expiry date."""
-    broken = check_customer_key(world, client_id, key_url, region)
+    broken = check_customer_key(world, client_id, key_url, region, identity_id)
     if broken is not None:
         return broken
     key = _key_of(world, key_url)
@@ -40,7 +45,7 @@ def check_key(
     if expires is not None and expires <= (time.time() if now is None else now):
         # Code unconfirmed: Key Vault refuses wrapKey on an expired key; DiskRP's wording is not
         # published.
-        return ChainBroken("KeyExpired", f"The key '{key_url}' has expired (link 7: key state).")
+        return ChainBroken("KeyExpired", f"The key '{key_url}' has expired.", "KeyExpired", 7)
     return None
 
 
@@ -55,15 +60,19 @@ def check_des(world: World, des: dict[str, Any]) -> ChainBroken | None:
             return ChainBroken(
                 "UserAssignedIdentityNotFound",
                 f"The user-assigned identity '{identity_id}' of disk encryption set "
-                f"'{des['id']}' was not found (link 2: managed identity).",
+                f"'{des['id']}' was not found.",
+                "UserAssignedIdentityNotFound",
+                2,
             )
     subscription = world.subscription(des["id"].split("/")[2])
     assert subscription is not None
-    principals = [v["principalId"] for v in identities.values()]
+    principals = {identity_id: v["principalId"] for identity_id, v in identities.items()}
     client_id = props.get("federatedClientId") or ""
-    return check_federation(world, subscription["tenant_id"], client_id, principals) or check_key(
-        world, client_id, props["activeKey"]["keyUrl"], des["location"]
-    )
+    key_url = props["activeKey"]["keyUrl"]
+    vault_uri = key_url.split("/keys/", 1)[0] + "/"
+    return check_federation(
+        world, subscription["tenant_id"], client_id, principals, vault_uri
+    ) or check_key(world, client_id, key_url, des["location"], next(iter(principals), ""))
 
 
 def presented(world: World, des: dict[str, Any]) -> dict[str, Any]:

@@ -80,8 +80,19 @@ async def token(request: web.Request) -> web.Response:
             f"Application with identifier '{client_id}' was not found in the directory "
             f"'{tenant_id}'. "
             "This can happen if the application has not been installed by the administrator of the "
-            "tenant or consented to by any user in the tenant.",
+            "tenant or consented to by any user in the tenant. You may have sent your "
+            "authentication request to the wrong tenant.",
             entra_error="unauthorized_client",
+        )
+    if ctx.world.sp_by_app_id(tenant_id, client_id) is None:
+        # An app registration without a service principal in its own tenant: verbatim shape
+        # from Azure/azure-sdk-for-net#46762 and Azure/Commercial-Marketplace-SaaS-Accelerator#830.
+        raise ApiError(
+            401,
+            "AADSTS7000229",
+            f"The client application {client_id} is missing service principal in the tenant "
+            f"{tenant_id}. See instructions here: https://go.microsoft.com/fwlink/?linkid=2225119",
+            entra_error="invalid_client",
         )
     known = [c["secret"] for c in app.get("passwordCredentials", [])]
     if not secret or not any(hmac.compare_digest(secret, k) for k in known):

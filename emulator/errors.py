@@ -27,8 +27,11 @@ class ApiError(Exception):
         *,
         headers: dict[str, str] | None = None,
         entra_error: str = "invalid_request",
+        additional_info: list[dict[str, Any]] | None = None,
     ):
         super().__init__(message)
+        # ARM's standard ErrorAdditionalInfo list: where our own diagnosis travels.
+        self.additional_info = additional_info
         self.status = status
         self.code = code
         self.message = message
@@ -89,6 +92,8 @@ def render(
     )
     if family == "entra":
         body["error"] = error.entra_error
+    if family == "arm" and error.additional_info:
+        body["error"]["additionalInfo"] = error.additional_info
     return web.Response(
         status=error.status,
         text=json.dumps(body),

@@ -55,17 +55,23 @@ async def create_fic(request: web.Request, p: dict[str, str]) -> web.Response:
         )
     fics = app["federatedIdentityCredentials"]
     if any(f["name"].lower() == name.lower() for f in fics):
+        # Verbatim from a Graph v1.0 response quoted in Azure/azure-dev#1482.
         raise ApiError(
             409,
             "Request_MultipleObjectsWithSameKeyValue",
             f"FederatedIdentityCredential with name {name} already exists.",
         )
     if any(f["issuer"] == issuer and f["subject"] == subject for f in fics):
+        # A 400, not a 409: verbatim from a Graph response quoted in
+        # Azure/azure-workload-identity#434 ("The combination of issuer and subject must be
+        # unique", also stated by Learn's workload-identity-federation-considerations).
         raise ApiError(
-            409,
-            "Request_MultipleObjectsWithSameKeyValue",
-            f"FederatedIdentityCredential with issuer {issuer} and subject {subject} already "
-            "exists.",
+            400,
+            "InvalidFederatedIdentityCredentialValue",
+            "The combination of issuer and subject must be unique for the application. Issuer "
+            f"{issuer} and Subject: {subject} already exist. paramName: "
+            f"FederatedIdentityCredential.Subject, paramValue: {subject}, objectType: "
+            "Microsoft.Online.DirectoryServices.Application",
         )
     if len(fics) >= MAX_FICS_PER_APP:
         raise ApiError(

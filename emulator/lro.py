@@ -6,19 +6,36 @@ Start them, settle them lazily by the clock, and serve the operation-status reso
 from __future__ import annotations
 
 import math
+import os
 from typing import Any
 
 from aiohttp import web
 
-from emulator import arm_features
+from emulator import arm_features, lro_faults
 from emulator.context import Router, base_url, ctx_of
 from emulator.errors import ApiError, json_response
 from emulator.state import World, new_guid, utc_iso
 
 OPERATION = "/subscriptions/{sub}/providers/Microsoft.Compute/locations/{loc}/DiskOperations/{op}"
 # azure-core treats Retry-After 0 as "use your own 30 s default", and the SDK parses Retry-After
-# as an int, so sub-second delays go out as retry-after-ms (which azure-core also honours).
+# as an int, so the real wait goes out as retry-after-ms (which azure-core honours first).
 MIN_RETRY_AFTER_MS = 50
+# ARM's Retry-After is whole seconds (RFC 9110 delay-seconds). EMULATOR_TIME_SCALE is the number
+# of real seconds one advertised second stands for: at 0.01 a 0.3 s wait is advertised as
+# "Retry-After: 30", the size Azure sends, while retry-after-ms keeps the real pace.
+TIME_SCALE_ENV = "EMULATOR_TIME_SCALE"
+
+
+def time_scale() -> float:
+    """EMULATOR_TIME_SCALE (default 1.0); a bad value is refused loudly, not ignored."""
+    raw = os.environ.get(TIME_SCALE_ENV, "1")
+    try:
+        scale = float(raw)
+    except ValueError:
+        raise ValueError(f"{TIME_SCALE_ENV} must be a positive number, not {raw!r}") from None
+    if scale <= 0:
+        raise ValueError(f"{TIME_SCALE_ENV} must be a positive number, not {raw!r}")
+    return scale
 
 
 def start_operation(
@@ -27,12 +44,17 @@ def start_operation(
     subscription_id: str,
     location: str,
     resource_id: str,
-    error: dict[str, str] | None,
+    error: dict[str, Any] | None,
     remove_on_failure: bool = False,
+    delete: bool = False,
 ) -> dict[str, str]:
-    """Record an InProgress operation and return the 202 headers that point at it."""
+    """Record an InProgress operation and return the 202 headers that point at it.
+
+    `delete`: the resource is removed when the operation succeeds.
+    """
     ctx = ctx_of(request)
     op_id = new_guid()
+    error = lro_faults.take(request, resource_id) or error
     now = ctx.now()
     ctx.world.operations[op_id] = {
         "id": op_id,
@@ -44,6 +66,7 @@ def start_operation(
         "status": "InProgress",
         "error": error,
         "remove_on_failure": remove_on_failure,
+        "delete": delete,
     }
     ctx.world.dirty = True
     version = request.query.get("api-version", "2026-03-02")
@@ -59,10 +82,13 @@ def start_operation(
 
 
 def retry_after_headers(seconds: float) -> dict[str, str]:
-    """Tell the poller when to come back: whole seconds, or milliseconds below one second."""
-    if seconds >= 1:
-        return {"Retry-After": str(math.ceil(seconds))}
-    return {"retry-after-ms": str(max(math.ceil(seconds * 1000), MIN_RETRY_AFTER_MS))}
+    """Retry-After in whole (scaled) seconds as ARM sends it; retry-after-ms for the real wait."""
+    advertised = max(math.ceil(seconds / time_scale()), 1)
+    real_ms = max(math.ceil(seconds * 1000), MIN_RETRY_AFTER_MS)
+    headers = {"Retry-After": str(advertised)}
+    if real_ms != advertised * 1000:
+        headers["retry-after-ms"] = str(real_ms)
+    return headers
 
 
 def settle(world: World, now: float) -> None:
@@ -77,7 +103,7 @@ def settle(world: World, now: float) -> None:
         resource = world.resources.get(op["resource_id"])
         if resource is None:
             continue
-        if op["error"] and op["remove_on_failure"]:
+        if (op["error"] and op["remove_on_failure"]) or (op.get("delete") and not op["error"]):
             world.resources.pop(op["resource_id"], None)
         else:
             resource["properties"]["provisioningState"] = op["status"]
@@ -105,7 +131,12 @@ async def get_operation(request: web.Request, p: dict[str, str]) -> web.StreamRe
     if "monitor" in request.query and op["status"] != "InProgress":
         # The Location URL answers like the final resource, as DiskRP's monitor endpoint does.
         if op["error"]:
-            raise ApiError(400, op["error"]["code"], op["error"]["message"])
+            raise ApiError(
+                400,
+                op["error"]["code"],
+                op["error"]["message"],
+                additional_info=op["error"].get("additionalInfo"),
+            )
         resource = ctx.world.resources.get(op["resource_id"])
         return json_response(resource or {}, status=200)
     if "monitor" in request.query:

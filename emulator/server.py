@@ -22,6 +22,7 @@ from emulator import (
     graph,
     health_faults,
     keyvault,
+    lro_faults,
     rbac,
     throttling,
 )
@@ -117,6 +118,9 @@ async def pipeline(request: web.Request, handler) -> web.StreamResponse:  # type
     client_request_id = request.headers.get("client-request-id") or request.headers.get(
         "x-ms-client-request-id"
     )
+    # ARM echoes the caller's x-ms-correlation-request-id and makes one up when absent
+    # (Learn: azure-resource-manager/management/request-limits-and-throttling, "Request headers").
+    correlation_id = request.headers.get("x-ms-correlation-request-id") or str(uuid.uuid4())
     if family == "admin":
         try:
             admin_response = await handler(request)
@@ -203,6 +207,8 @@ async def pipeline(request: web.Request, handler) -> web.StreamResponse:  # type
             client_request_id,
         )
     response.headers["x-ms-request-id"] = request_id
+    if family == "arm":
+        response.headers["x-ms-correlation-request-id"] = correlation_id
     for name, value in request.get("ratelimit", {}).items():
         response.headers[name] = value
     if family == "graph":
@@ -247,8 +253,17 @@ async def dispatch(request: web.Request) -> web.StreamResponse:
         raise web.HTTPMethodNotAllowed(request.method, [])
     handler, params = resolved
     if family == "arm":
-        check_api_version(request)
+        check_api_version(request, _location_of(ctx, params))
     return await handler(request, params)
+
+
+def _location_of(ctx: EmulatorContext, params: dict[str, str]) -> str:
+    """The addressed resource group's region, which ARM names in NoRegisteredProviderFound."""
+    subscription = ctx.world.subscription(params.get("sub", ""))
+    group = (subscription or {}).get("resource_groups", {}).get(params.get("rg", "").lower())
+    if group is not None:
+        return str(group["location"])
+    return str(params.get("loc", ""))
 
 
 def build_context(
@@ -275,6 +290,7 @@ def create_app(ctx: EmulatorContext) -> web.Application:
     throttling.register_admin(app)
     health_faults.register_admin(app)
     keyvault.register(app, ctx)
+    lro_faults.register(app)
     entra.register(app)
     app.router.add_route("*", "/subscriptions/{tail:.*}", dispatch)
     app.router.add_route("*", "/providers/{tail:.*}", dispatch)

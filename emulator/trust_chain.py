@@ -1,9 +1,13 @@
 """The cross-tenant CMK trust chain, checked link by link as DiskRP checks DES and encrypted disks.
 
-Codes: BadRequest (1, synchronous), FederatedCredentialMismatch (2), KeyVaultNotFound /
-KeyNotFound (3), ApplicationNotFoundInCustomerTenant (4), KeyVaultAccessForbidden (5),
-KeyVaultSoftDeleteNotEnabled / KeyVaultPurgeProtectionNotEnabled (6), KeyDisabled /
-KeyTypeNotSupported / KeySizeNotSupported (7), KeyVaultRegionMismatch (8).
+Wire vocabulary (see docs/azure-fidelity.md for the source of every text):
+- `code` and `message` are what Azure is documented or publicly reported to return. Where the exact
+  DiskRP wrapping is not public, the carrier is a real code (`KeyVaultAccessForbidden`,
+  `BadRequest`, Key Vault's `KeyNotFound`) and the embedded Entra text (AADSTS...) is verbatim.
+- Our own diagnosis (which link broke) never replaces the code: it travels in ARM's standard
+  `additionalInfo` list as `{"type": "EmulatorDiagnosis", "info": {"diagnosis", "link"}}`. The
+  service does not read it; activities/errors.py derives the same diagnosis from the real text,
+  so it also works against real Azure.
 """
 
 from __future__ import annotations
@@ -20,40 +24,66 @@ CRYPTO_SERVICE_ENCRYPTION_USER = "e147488a-f6f5-4113-8e2d-b22465e65bf6"
 REQUIRED_KEY_PERMISSIONS = {"get", "wrapkey", "unwrapkey"}
 SUPPORTED_KEY_TYPES = {"RSA", "RSA-HSM"}
 SUPPORTED_KEY_SIZES = {2048, 3072, 4096}
+DIAGNOSIS_TYPE = "EmulatorDiagnosis"
 
 
 @dataclass(frozen=True)
 class ChainBroken:
-    """One broken link: the Azure-like error code and a message naming the link."""
+    """One broken link: Azure's code and message, plus our diagnosis kept apart from them."""
 
     code: str
     message: str
+    diagnosis: str
+    link: int
 
-    def as_error(self) -> dict[str, str]:
-        return {"code": self.code, "message": self.message}
+    def additional_info(self) -> list[dict[str, Any]]:
+        return [{"type": DIAGNOSIS_TYPE, "info": {"diagnosis": self.diagnosis, "link": self.link}}]
+
+    def as_error(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "message": self.message,
+            "details": [],
+            "additionalInfo": self.additional_info(),
+        }
+
+
+def key_vault_access_forbidden(vault_uri: str, identity_id: str) -> str:
+    """DiskRP's KeyVaultAccessForbidden sentence (reported in ansible-collections/azure#1676)."""
+    return (
+        f"Unable to access key vault resource '{vault_uri}' to enable encryption at rest. Please "
+        f"grant get, wrap and unwrap key permissions to user-assigned identity '{identity_id}'. "
+        "Please visit https://aka.ms/keyvaultaccessssecmk for more information."
+    )
 
 
 def check_federated_client(world: World, isv_tenant_id: str, client_id: str) -> ChainBroken | None:
     """Link 1 (synchronous 400): a multi-tenant application registered in the ISV tenant."""
     app = world.app_by_app_id(isv_tenant_id, client_id)
     if app is None or app.get("signInAudience") != "AzureADMultipleOrgs":
+        # Text as reported in hashicorp/terraform-provider-azurerm#19184.
         return ChainBroken(
             "BadRequest",
-            "Federated client id can only be set to either 'None' or client id of the multi-tenant "
-            f"AAD application. '{client_id}' is not a multi-tenant application in tenant "
-            f"'{isv_tenant_id}' (link 1: federatedClientId).",
+            "Federated client id can only be set to either 'None' or client id of the "
+            "multi-tenant AAD application.",
+            "InvalidFederatedClientId",
+            1,
         )
     return None
 
 
 def check_federation(
-    world: World, isv_tenant_id: str, client_id: str, identity_principals: list[str]
+    world: World,
+    isv_tenant_id: str,
+    client_id: str,
+    identities: dict[str, str],
+    vault_uri: str,
 ) -> ChainBroken | None:
-    """Link 2: the app trusts one of the DES's managed identities through a FIC."""
+    """Link 2: the app trusts one of the DES's managed identities (id -> principalId) via a FIC."""
     app = world.app_by_app_id(isv_tenant_id, client_id)
     assert app is not None
     issuer = f"https://login.microsoftonline.com/{isv_tenant_id}/v2.0"
-    principals = {p.lower() for p in identity_principals}
+    principals = {p.lower() for p in identities.values()}
     for fic in app.get("federatedIdentityCredentials", []):
         if (
             fic["issuer"].rstrip("/") == issuer
@@ -61,96 +91,115 @@ def check_federation(
             and FIC_AUDIENCE in fic.get("audiences", [])
         ):
             return None
+    subject = sorted(principals)[0] if principals else ""
+    # The AADSTS70021 sentence is Entra's verbatim (Azure/azure-workload-identity#616); how
+    # DiskRP wraps it is not public, so it rides on the documented KeyVaultAccessForbidden.
     return ChainBroken(
-        "FederatedCredentialMismatch",
+        "KeyVaultAccessForbidden",
+        f"{key_vault_access_forbidden(vault_uri, next(iter(identities), ''))} "
         "AADSTS70021: No matching federated identity record found for presented assertion. "
-        f"Assertion Issuer: '{issuer}'. Assertion Subject: "
-        f"'{', '.join(sorted(principals)) or 'none'}'. "
-        f"Assertion Audience: '{FIC_AUDIENCE}'. Application '{client_id}' needs a federated "
-        "identity "
-        "credential for the encryption set's user-assigned identity (link 2: federated "
-        "credential).",
+        f"Assertion Issuer: '{issuer}'. Assertion Subject: '{subject}'. "
+        f"Assertion Audience: '{FIC_AUDIENCE}'. "
+        "https://docs.microsoft.com/en-us/azure/active-directory/develop/workload-identity-federation",
+        "FederatedCredentialMismatch",
+        2,
     )
 
 
 def check_customer_key(
-    world: World, client_id: str, key_url: str, region: str
+    world: World, client_id: str, key_url: str, region: str, identity_id: str = ""
 ) -> ChainBroken | None:
     """Links 3-8: key exists, consent, access, vault protection, key properties, region."""
     parts = urlsplit(key_url)
     vault_name = (parts.hostname or "").split(".", 1)[0].lower()
+    vault_uri = f"https://{parts.hostname}/"
     found = world.vault_anywhere(vault_name)
     if found is None:
+        # Real behaviour unconfirmed (the host does not resolve); the carrier is the
+        # documented "cannot access the vault" code.
         return ChainBroken(
+            "KeyVaultAccessForbidden",
+            key_vault_access_forbidden(vault_uri, identity_id),
             "KeyVaultNotFound",
-            f"The key vault '{vault_name}' referenced by key URL '{key_url}' was not found in "
-            "any tenant "
-            "(link 3: key vault).",
+            3,
         )
     tenant_id, vault = found
     segments = [s for s in parts.path.split("/") if s]
     key_name = segments[1] if len(segments) >= 2 else ""
-    version = segments[2] if len(segments) >= 3 else None
+    version = segments[2] if len(segments) >= 3 else ""
     key = vault["keys"].get(key_name.lower())
-    if key is None or (version is not None and version.lower() not in key["versions"]):
-        return ChainBroken(
-            "KeyNotFound",
-            f"The key '{key_name}'{f' version {version!r}' if version else ''} was not found in "
-            "key vault "
-            f"'{vault_name}' (link 3: key).",
-        )
     sp = world.sp_by_app_id(tenant_id, client_id)
     if sp is None:
+        # Entra's verbatim AADSTS700016 text (Azure/azure-powershell#9156): the token for the
+        # customer tenant fails before any Key Vault call, so it is checked before the key.
         return ChainBroken(
+            "KeyVaultAccessForbidden",
+            f"{key_vault_access_forbidden(vault_uri, identity_id)} AADSTS700016: Application "
+            f"with identifier '{client_id}' was not found in the directory '{tenant_id}'. This "
+            "can happen if the application has not been installed by the administrator of the "
+            "tenant or consented to by any user in the tenant. You may have sent your "
+            "authentication request to the wrong tenant.",
             "ApplicationNotFoundInCustomerTenant",
-            f"AADSTS700016: Application with identifier '{client_id}' was not found in the "
-            "directory "
-            f"'{tenant_id}'. The customer has not consented to the application (link 4: consent).",
+            4,
+        )
+    if key is None or version.lower() not in key["versions"]:
+        # Key Vault's own KeyNotFound text; how DiskRP relays it is unconfirmed.
+        return ChainBroken(
+            "KeyNotFound",
+            f"A key with (name/id) {key_name}/{version} was not found in this key vault. If you "
+            "recently deleted this key you may be able to recover it using the correct recovery "
+            "command. For help resolving this issue, please see "
+            "https://go.microsoft.com/fwlink/?linkid=2125182",
+            "KeyNotFound",
+            3,
         )
     if not _has_key_access(vault, key_name.lower(), sp["id"]):
         return ChainBroken(
             "KeyVaultAccessForbidden",
-            f"Unable to access key vault resource '{vault['uri']}' to enable encryption at "
-            "rest. Please "
-            "grant get, wrap and unwrap key permissions to user-assigned identity "
-            f"'{client_id}'. The "
-            f"service principal '{sp['id']}' of application '{client_id}' in tenant "
-            f"'{tenant_id}' lacks "
-            "'Key Vault Crypto Service Encryption User' on the vault or key (link 5: key access).",
+            key_vault_access_forbidden(vault_uri, identity_id),
+            "KeyVaultAccessForbidden",
+            5,
         )
+    # Links 6-8: the requirements are documented (Learn: disks-cross-tenant-customer-managed-keys,
+    # disk-encryption), the exact refusal texts are not; BadRequest carries a plain sentence.
     if not vault["soft_delete"]:
-        return ChainBroken(
+        return _unconfirmed(
+            f"The key vault '{vault_uri}' must have soft delete enabled.",
             "KeyVaultSoftDeleteNotEnabled",
-            f"The key vault '{vault_name}' must have soft delete enabled (link 6: vault "
-            "protection).",
+            6,
         )
     if not vault["purge_protection"]:
-        return ChainBroken(
+        return _unconfirmed(
+            f"The key vault '{vault_uri}' must have purge protection enabled.",
             "KeyVaultPurgeProtectionNotEnabled",
-            f"The key vault '{vault_name}' must have purge protection enabled (link 6: vault "
-            "protection).",
+            6,
         )
     if not key["enabled"]:
-        return ChainBroken("KeyDisabled", f"The key '{key_url}' is disabled (link 7: key state).")
+        return _unconfirmed(f"The key '{key_url}' is disabled.", "KeyDisabled", 7)
     if key["kty"] not in SUPPORTED_KEY_TYPES:
-        return ChainBroken(
+        return _unconfirmed(
+            f"The key type '{key['kty']}' is not supported; use RSA or RSA-HSM.",
             "KeyTypeNotSupported",
-            f"The key type '{key['kty']}' is not supported; use RSA or RSA-HSM (link 7: key type).",
+            7,
         )
     if key["size"] not in SUPPORTED_KEY_SIZES:
-        return ChainBroken(
+        return _unconfirmed(
+            f"The key size {key['size']} is not supported; use 2048, 3072 or 4096 bits.",
             "KeySizeNotSupported",
-            f"The key size {key['size']} is not supported; use 2048, 3072 or 4096 bits (link 7: "
-            "key size).",
+            7,
         )
     if vault["region"] != region.replace(" ", "").lower():
-        return ChainBroken(
+        return _unconfirmed(
+            f"The key vault '{vault_uri}' is in region '{vault['region']}' but the resource is "
+            f"in '{region}'; they must be in the same region.",
             "KeyVaultRegionMismatch",
-            f"The key vault '{vault_name}' is in region '{vault['region']}' but the disk "
-            "encryption set is "
-            f"in '{region}'; they must be in the same region (link 8: region).",
+            8,
         )
     return None
+
+
+def _unconfirmed(message: str, diagnosis: str, link: int) -> ChainBroken:
+    return ChainBroken("BadRequest", message, diagnosis, link)
 
 
 def _has_key_access(vault: dict[str, Any], key_name: str, principal_id: str) -> bool:

@@ -50,11 +50,13 @@ async def emulator(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Ru
 @pytest.fixture(autouse=True)
 async def _reset_knobs(emulator: RunningEmulator) -> AsyncIterator[None]:
     await emulator.control.clear_faults()
+    await emulator.control.clear_operation_failures()
     await emulator.control.set_lro_delay(0.05)
     await emulator.control.set_feature_delay(0.2)
     await emulator.control.reset_requests()
     yield
     await emulator.control.clear_faults()
+    await emulator.control.clear_operation_failures()
 
 
 @pytest.fixture

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import httpx
 import pytest
 from azure.core.exceptions import HttpResponseError
@@ -10,7 +12,13 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
 from activities import LogNotifier, NotifierActivities, WebhookNotifier
-from activities.errors import classify
+from activities.errors import (
+    FIC_PROPAGATING,
+    FIC_PROPAGATION_ATTEMPTS,
+    FIC_PROPAGATION_DELAY,
+    UNRECOGNIZED_REJECTION,
+    classify,
+)
 from emulator.runner import RunningEmulator
 from models import CustomerInstructions, CustomerNotification, CustomerSetupIssue, ErrorType
 
@@ -126,15 +134,57 @@ def test_real_azure_messages_map_to_customer_issues(code: str, message: str, exp
     assert CustomerSetupIssue.model_validate(error.details[0]).code == expected
 
 
-def test_aadsts70021_is_the_isv_side() -> None:
-    """No matching federated identity record is the ISV's chain: non-retryable rejection."""
+async def test_aadsts70021_is_retried_for_a_bounded_window_then_rejected() -> None:
+    """AADSTS70021 right after the FIC was written is replication lag (Learn recommends retrying):
+    retryable until FIC_PROPAGATION_ATTEMPTS, then a non-retryable ISV-side rejection."""
+    failure = _arm_error(
+        200, "KeyVaultAccessForbidden", "AADSTS70021: No matching federated identity record found"
+    )
+    early = classify(failure, "op")
+    assert early is not None and early.type == FIC_PROPAGATING and not early.non_retryable
+    assert early.next_retry_delay == FIC_PROPAGATION_DELAY
+    env = ActivityEnvironment()
+    env.info = dataclasses.replace(env.info, attempt=FIC_PROPAGATION_ATTEMPTS)
+    late = env.run(lambda: classify(failure, "op"))
+    assert late is not None and late.type == ErrorType.AZURE_REQUEST_REJECTED and late.non_retryable
+
+
+@pytest.mark.parametrize("status", [200, 400])
+def test_unknown_code_is_an_unrecognized_rejection_with_the_raw_text(status: int) -> None:
+    """An unknown, non-transient code (e.g. from a failed async operation, HTTP 200) is neither
+    retried nor a known fix: UNRECOGNIZED_REJECTION with Azure's redacted words in details."""
     error = classify(
-        _arm_error(400, "BadRequest", "AADSTS70021: No matching federated identity record found"),
-        "op",
+        _arm_error(status, "BrandNewDiskRPCode", "Nope. Bearer abcdefghijklmnop"), "op"
     )
-    assert (
-        error is not None and error.type == ErrorType.AZURE_REQUEST_REJECTED and error.non_retryable
+    assert error is not None and error.type == UNRECOGNIZED_REJECTION and error.non_retryable
+    details = error.details[0]
+    assert details["code"] == "BrandNewDiskRPCode" and details["status"] == status
+    assert "abcdefghijklmnop" not in details["message"] and "Nope." in details["message"]
+    assert "abcdefghijklmnop" not in error.message
+
+
+@pytest.mark.parametrize(
+    ("status", "code"),
+    [(200, "InternalExecutionError"), (200, "InternalOperationError"), (502, "BadGateway")],
+)
+def test_transient_codes_retry_at_any_status(status: int, code: str) -> None:
+    """5xx, and InternalError-like codes even inside a status-200 poll, stay retryable."""
+    error = classify(_arm_error(status, code, "try again"), "op")
+    assert error is not None and error.type == "AzureServiceError" and not error.non_retryable
+
+
+def test_missing_service_principal_text_is_the_consent_issue() -> None:
+    """AADSTS7000229 (missing service principal) inside a DiskRP message means no consent."""
+    error = classify(
+        _arm_error(
+            200,
+            "KeyVaultAccessForbidden",
+            "AADSTS7000229: The client application x is missing service principal in the tenant y.",
+        ),
+        "create disk encryption set",
     )
+    assert error is not None and error.type == ErrorType.CUSTOMER_SETUP
+    assert error.details[0]["code"] == "ApplicationNotFoundInCustomerTenant"
 
 
 def test_authorization_failure_of_the_isv_principal_is_clear() -> None:

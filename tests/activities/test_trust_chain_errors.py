@@ -13,6 +13,7 @@ from temporalio.testing import ActivityEnvironment
 
 from activities import LogNotifier, build_activities
 from activities.azure_clients import AzureClients
+from activities.errors import FIC_PROPAGATING, UNRECOGNIZED_REJECTION
 from emulator.control import CustomerTenant, FaultRule, IsvTenant
 from emulator.runner import RunningEmulator
 from models import ActivityName, CustomerSetupIssue, ErrorType
@@ -81,7 +82,8 @@ async def test_customer_side_failure_is_customer_setup_with_fix(
 @pytest.mark.parametrize(
     ("mutate", "code"),
     [
-        (lambda url: re.sub(r"//[^.]+\.", "//kvnowhere.", url), "KeyVaultNotFound"),
+        # Azure's text cannot tell an unknown vault from a forbidden one: same customer fix path.
+        (lambda url: re.sub(r"//[^.]+\.", "//kvnowhere.", url), "KeyVaultAccessForbidden"),
         (lambda url: url.replace("/keys/cmk-key/", "/keys/other-key/"), "KeyNotFound"),
     ],
     ids=["vault", "key"],
@@ -124,16 +126,15 @@ async def test_key_disabled_after_creation_fails_the_test_disk(
 async def test_missing_federated_credential_is_an_isv_side_rejection(
     acts: Activities, isv: IsvTenant, customer: CustomerTenant, emulator: RunningEmulator
 ) -> None:
-    """Without the FIC the ISV's own chain is broken: non-retryable, not the customer's fault."""
+    """Without the FIC, AADSTS70021: retried while Entra may still be replicating a new FIC."""
     app = await acts.run(ActivityName.ENSURE_APPLICATION, application_spec(isv))
     identity = await acts.run(ActivityName.ENSURE_MANAGED_IDENTITY, identity_spec(isv))
     chain = IsvIdentity(app=app, identity=identity, credential=None)  # type: ignore[arg-type]
     key_url = await customer_key(emulator, customer, app.app_id)
     with pytest.raises(ApplicationError) as raised:
         await acts.run(ActivityName.CREATE_ENCRYPTION_SET, encryption_set_spec(isv, chain, key_url))
-    assert raised.value.type == ErrorType.AZURE_REQUEST_REJECTED
-    assert raised.value.non_retryable
-    assert "FederatedCredentialMismatch" in raised.value.message
+    assert raised.value.type == FIC_PROPAGATING and not raised.value.non_retryable
+    assert "AADSTS70021" in raised.value.message
 
 
 async def test_wrong_federated_client_id_is_an_isv_side_rejection(
@@ -227,3 +228,51 @@ async def test_wrong_worker_secret_is_a_clear_non_retryable_error(
     assert raised.value.non_retryable
     assert "AZURE_CLIENT_SECRET" in raised.value.message
     assert "not-the-secret-123" not in raised.value.message
+
+
+@pytest.mark.parametrize("target", ["des", "disk"])
+async def test_unknown_code_from_the_async_operation_is_an_unrecognized_rejection(
+    acts: Activities,
+    isv: IsvTenant,
+    customer: CustomerTenant,
+    chain: IsvIdentity,
+    emulator: RunningEmulator,
+    target: str,
+) -> None:
+    """A DES or test-disk operation that fails with a code nobody mapped (azure-core raises it
+    with HTTP 200) is not retried and not CUSTOMER_SETUP: UNRECOGNIZED_REJECTION, raw text kept."""
+    key_url = await customer_key(emulator, customer, chain.app.app_id)
+    des_spec = encryption_set_spec(isv, chain, key_url)
+    regex = "diskEncryptionSets/" if target == "des" else "/disks/"
+    if target == "disk":
+        created = await acts.run(ActivityName.CREATE_ENCRYPTION_SET, des_spec)
+    await emulator.control.fail_operations(
+        "DiskServiceNewRefusal", "Refused for a reason added last week.", resource_regex=regex
+    )
+    with pytest.raises(ApplicationError) as raised:
+        if target == "des":
+            await acts.run(ActivityName.CREATE_ENCRYPTION_SET, des_spec)
+        else:
+            await acts.run(ActivityName.CREATE_TEST_DISK, disk_spec(isv, created.id))
+    assert raised.value.type == UNRECOGNIZED_REJECTION and raised.value.non_retryable
+    details = raised.value.details[0]
+    assert details["code"] == "DiskServiceNewRefusal" and details["status"] == 200
+    assert details["message"] == "Refused for a reason added last week."
+
+
+async def test_transient_code_from_the_async_operation_is_retried(
+    acts: Activities,
+    isv: IsvTenant,
+    customer: CustomerTenant,
+    chain: IsvIdentity,
+    emulator: RunningEmulator,
+) -> None:
+    """InternalExecutionError inside a failed poll (HTTP 200) is transient; the retry succeeds."""
+    key_url = await customer_key(emulator, customer, chain.app.app_id)
+    spec = encryption_set_spec(isv, chain, key_url)
+    await emulator.control.fail_operations("InternalExecutionError", "Try again later.")
+    with pytest.raises(ApplicationError) as raised:
+        await acts.run(ActivityName.CREATE_ENCRYPTION_SET, spec)
+    assert raised.value.type == "AzureServiceError" and not raised.value.non_retryable
+    created = await acts.run(ActivityName.CREATE_ENCRYPTION_SET, spec)
+    assert created.provisioning_state == "Succeeded"

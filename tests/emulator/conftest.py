@@ -70,10 +70,12 @@ async def emulator(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Ru
 async def _reset_knobs(emulator: RunningEmulator) -> AsyncIterator[None]:
     await emulator.control.clear_faults()
     await emulator.control.reset_throttling()
+    await emulator.control.clear_operation_failures()
     await emulator.control.set_lro_delay(0.1)
     await emulator.control.set_feature_delay(0.2)
     yield
     await emulator.control.clear_faults()
+    await emulator.control.clear_operation_failures()
 
 
 @pytest.fixture

@@ -35,12 +35,19 @@ async def test_feature_state_machine(arm: Arm) -> None:
 
 
 async def test_provider_register(arm: Arm) -> None:
-    """Registering Microsoft.Compute flips its registrationState to Registered."""
+    """Registering answers Registering first, as ARM does; GET then shows Registered."""
     assert (
         await arm.resources.providers.get("Microsoft.Compute")
     ).registration_state == "NotRegistered"
     provider = await arm.resources.providers.register("Microsoft.Compute")
-    assert provider.namespace == "Microsoft.Compute" and provider.registration_state == "Registered"
+    assert provider.namespace == "Microsoft.Compute"
+    assert provider.registration_state == "Registering"
+
+    async def is_registered() -> bool:
+        state = (await arm.resources.providers.get("Microsoft.Compute")).registration_state
+        return bool(state == "Registered")
+
+    await assert_eventually(is_registered)
 
 
 async def test_resource_groups(emulator, isv, arm: Arm) -> None:

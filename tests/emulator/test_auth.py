@@ -181,7 +181,7 @@ async def test_bad_requests_get_azure_codes(emulator, isv: IsvTenant, credential
             "GET",
             None,
             400,
-            "InvalidApiVersionParameter",
+            "NoRegisteredProviderFound",
         ),
         (
             uami + "ok-name",

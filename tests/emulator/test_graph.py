@@ -86,10 +86,22 @@ async def test_fic_rules(graph) -> None:
     fics = graph.applications.by_application_id(app.id).federated_identity_credentials
     first = await fics.post(_fic("one", "subject-1"))
     assert first.id and first.audiences == ["api://AzureADTokenExchange"]
-    for duplicate in (_fic("one", "subject-2"), _fic("other", "subject-1")):
+    # A name clash is 409 Request_MultipleObjectsWithSameKeyValue (Azure/azure-dev#1482); an
+    # issuer+subject clash is 400 InvalidFederatedIdentityCredentialValue
+    # (Azure/azure-workload-identity#434).
+    for duplicate, status, code, text in (
+        (_fic("one", "subject-2"), 409, "Request_MultipleObjectsWithSameKeyValue", "with name one"),
+        (
+            _fic("other", "subject-1"),
+            400,
+            "InvalidFederatedIdentityCredentialValue",
+            "The combination of issuer and subject must be unique for the application.",
+        ),
+    ):
         with pytest.raises(APIError) as conflict:
             await fics.post(duplicate)
-        assert conflict.value.response_status_code == 409
+        assert conflict.value.response_status_code == status
+        assert conflict.value.error.code == code and text in conflict.value.error.message
     for number in range(2, 21):
         await fics.post(_fic(f"n{number}", f"subject-{number}"))
     with pytest.raises(APIError) as too_many:

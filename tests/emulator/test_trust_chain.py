@@ -1,4 +1,8 @@
-"""Every link of the cross-tenant trust chain broken once, with the code Azure-like DiskRP gives."""
+"""Every link of the cross-tenant trust chain broken once.
+
+The wire code is one Azure really returns; which link broke is our diagnosis, carried apart in
+ARM's additionalInfo (type EmulatorDiagnosis). docs/azure-fidelity.md cites each text.
+"""
 
 from __future__ import annotations
 
@@ -19,6 +23,20 @@ from tests.emulator.conftest import (
 )
 
 
+def _diagnosis(error: HttpResponseError) -> tuple[str | None, str]:
+    """(wire code, our diagnosis) of a trust-chain failure, read from the response body.
+
+    A failed async operation's poll body is {"status": "Failed", "error": {...}}; a synchronous
+    refusal is {"error": {...}}: both keep additionalInfo inside "error".
+    """
+    assert error.response is not None
+    body = error.response.json()["error"]
+    infos = [i["info"] for i in body.get("additionalInfo", []) if i["type"] == "EmulatorDiagnosis"]
+    assert len(infos) == 1, f"no EmulatorDiagnosis in {error}"
+    assert arm_error(error).code == body["code"]
+    return body["code"], str(infos[0]["diagnosis"])
+
+
 async def _des_failure(
     arm: Arm, body: dict[str, Any], name: str = "des-broken"
 ) -> HttpResponseError:
@@ -37,39 +55,67 @@ async def test_link1_federated_client_must_be_multitenant_app(arm: Arm, chain: C
         await arm.compute.disk_encryption_sets.begin_create_or_update(
             "cmk-rg", "des-l1", as_des(body)
         )
-    assert error.value.status_code == 400 and arm_error(error.value).code == "BadRequest"
-    assert "Federated client id can only be set to either 'None'" in arm_message(error.value)
+    assert error.value.status_code == 400
+    assert _diagnosis(error.value) == ("BadRequest", "InvalidFederatedClientId")
+    assert arm_message(error.value) == (
+        "Federated client id can only be set to either 'None' or client id of the multi-tenant "
+        "AAD application."
+    )
+
+
+async def test_versionless_key_url_is_refused(arm: Arm, chain: Chain) -> None:
+    """DiskRP's keyUrl must carry a version (KeyForDiskEncryptionSet); refused synchronously."""
+    versionless = chain.key_url.rsplit("/", 1)[0]
+    body = chain.des_body(activeKey={"keyUrl": versionless})
+    with pytest.raises(HttpResponseError) as error:
+        await arm.compute.disk_encryption_sets.begin_create_or_update(
+            "cmk-rg", "des-nover", as_des(body)
+        )
+    assert error.value.status_code == 400 and arm_error(error.value).code == "InvalidParameter"
+    assert "Version segment of the Url is required" in arm_message(error.value)
+    assert arm_message(error.value).endswith("Target: 'properties.activeKey.keyUrl'.")
 
 
 async def test_link2_missing_fic_fails_the_lro_and_leaves_failed_des(
     emulator, isv, customer, arm, graph
 ) -> None:
-    """Without a matching FIC the DES LRO fails with FederatedCredentialMismatch (AADSTS70021)."""
+    """Without a matching FIC the LRO fails with Entra's AADSTS70021 text inside the message."""
     chain = await build_chain(emulator, isv, customer, arm, graph, fic=False)
     error = await _des_failure(arm, chain.des_body(), "des-l2")
-    assert arm_error(error).code == "FederatedCredentialMismatch"
-    assert "AADSTS70021" in arm_message(error)
+    assert error.status_code == 200  # a failed async operation: the poll itself answered 200
+    assert _diagnosis(error) == ("KeyVaultAccessForbidden", "FederatedCredentialMismatch")
+    assert (
+        "AADSTS70021: No matching federated identity record found for presented assertion. "
+        f"Assertion Issuer: 'https://login.microsoftonline.com/{isv.tenant_id}/v2.0'."
+    ) in arm_message(error)
     des = await arm.compute.disk_encryption_sets.get("cmk-rg", "des-l2")
     assert des.properties.provisioning_state == "Failed"
 
 
 async def test_link3_unknown_vault(arm: Arm, chain: Chain) -> None:
-    """A key URL on a vault no tenant owns fails with KeyVaultNotFound."""
-    body = chain.des_body(activeKey={"keyUrl": "https://nosuchvault.vault.azure.net/keys/k"})
-    assert arm_error(await _des_failure(arm, body)).code == "KeyVaultNotFound"
+    """A key URL on a vault no tenant owns: no access to the vault (diagnosis KeyVaultNotFound)."""
+    body = chain.des_body(
+        activeKey={"keyUrl": "https://nosuchvault.vault.azure.net/keys/k/" + "0" * 32}
+    )
+    assert _diagnosis(await _des_failure(arm, body)) == (
+        "KeyVaultAccessForbidden",
+        "KeyVaultNotFound",
+    )
 
 
 async def test_link3_unknown_key(arm: Arm, chain: Chain) -> None:
-    """A missing key in an existing vault fails with KeyNotFound."""
-    body = chain.des_body(activeKey={"keyUrl": f"https://{chain.vault}.vault.azure.net/keys/other"})
-    assert arm_error(await _des_failure(arm, body)).code == "KeyNotFound"
+    """A missing key in an existing vault fails with Key Vault's KeyNotFound."""
+    url = f"https://{chain.vault}.vault.azure.net/keys/other/" + "a" * 32
+    error = await _des_failure(arm, chain.des_body(activeKey={"keyUrl": url}))
+    assert _diagnosis(error) == ("KeyNotFound", "KeyNotFound")
+    assert "A key with (name/id) other/" in arm_message(error)
 
 
 async def test_link4_no_consent(emulator, isv, customer, arm, graph) -> None:
     """Without a service principal in the customer tenant the DES fails with AADSTS700016."""
     chain = await build_chain(emulator, isv, customer, arm, graph, consent=False)
     error = await _des_failure(arm, chain.des_body())
-    assert arm_error(error).code == "ApplicationNotFoundInCustomerTenant"
+    assert _diagnosis(error) == ("KeyVaultAccessForbidden", "ApplicationNotFoundInCustomerTenant")
     assert f"AADSTS700016: Application with identifier '{chain.app_id}'" in arm_message(error)
 
 
@@ -77,8 +123,11 @@ async def test_link5_no_role(emulator, isv, customer, arm, graph) -> None:
     """Without the crypto role the DES fails with KeyVaultAccessForbidden and DESIGN.md's text."""
     chain = await build_chain(emulator, isv, customer, arm, graph, role=False)
     error = await _des_failure(arm, chain.des_body())
-    assert arm_error(error).code == "KeyVaultAccessForbidden"
-    assert "Unable to access key vault resource" in arm_message(error)
+    assert _diagnosis(error) == ("KeyVaultAccessForbidden", "KeyVaultAccessForbidden")
+    assert arm_message(error).startswith("Unable to access key vault resource 'https://")
+    assert "Please grant get, wrap and unwrap key permissions to user-assigned identity" in (
+        arm_message(error)
+    )
 
 
 async def test_link5_access_policy_vault_needs_all_three_permissions(
@@ -115,11 +164,11 @@ async def test_link5_access_policy_vault_needs_all_three_permissions(
 async def test_link6_vault_protection(
     emulator, arm: Arm, chain: Chain, vault_options, code
 ) -> None:
-    """A vault without soft delete or purge protection fails with its own code."""
+    """A vault without soft delete or purge protection: BadRequest, diagnosed apart."""
     await emulator.control.create_vault(
         chain.customer.tenant_id, chain.vault, region="eastus", **vault_options
     )
-    assert arm_error(await _des_failure(arm, chain.des_body())).code == code
+    assert _diagnosis(await _des_failure(arm, chain.des_body())) == ("BadRequest", code)
 
 
 @pytest.mark.parametrize(
@@ -131,18 +180,21 @@ async def test_link6_vault_protection(
     ],
 )
 async def test_link7_key_properties(emulator, arm: Arm, chain: Chain, key_options, code) -> None:
-    """Disabled, non-RSA and wrong-size keys each fail with their own code."""
+    """Disabled, non-RSA and wrong-size keys: BadRequest, each diagnosed apart."""
     key_url = await emulator.control.create_key(
         chain.customer.tenant_id, chain.vault, "odd", **key_options
     )
     failure = await _des_failure(arm, chain.des_body(activeKey={"keyUrl": key_url}))
-    assert arm_error(failure).code == code
+    assert _diagnosis(failure) == ("BadRequest", code)
 
 
 async def test_link8_region_mismatch(emulator, isv, customer, arm, graph) -> None:
-    """A vault in another region than the DES fails with KeyVaultRegionMismatch."""
+    """A vault in another region than the DES: BadRequest, diagnosis KeyVaultRegionMismatch."""
     chain = await build_chain(emulator, isv, customer, arm, graph, vault_region="westus")
-    assert arm_error(await _des_failure(arm, chain.des_body())).code == "KeyVaultRegionMismatch"
+    assert _diagnosis(await _des_failure(arm, chain.des_body())) == (
+        "BadRequest",
+        "KeyVaultRegionMismatch",
+    )
 
 
 async def test_disk_create_rechecks_the_chain(emulator, arm: Arm, chain: Chain) -> None:
@@ -180,7 +232,7 @@ async def test_disabled_key_and_revoked_consent_fail_disk_create(
                 "cmk-rg", "dk", as_disk(disk_body(des.id))
             )
         ).result()
-    assert arm_error(disabled.value).code == "KeyDisabled"
+    assert _diagnosis(disabled.value) == ("BadRequest", "KeyDisabled")
     await emulator.control.revoke_consent(chain.customer.tenant_id, chain.app_id)
     with pytest.raises(HttpResponseError) as revoked:
         await (
@@ -188,4 +240,7 @@ async def test_disabled_key_and_revoked_consent_fail_disk_create(
                 "cmk-rg", "dk", as_disk(disk_body(des.id))
             )
         ).result()
-    assert arm_error(revoked.value).code == "ApplicationNotFoundInCustomerTenant"
+    assert _diagnosis(revoked.value) == (
+        "KeyVaultAccessForbidden",
+        "ApplicationNotFoundInCustomerTenant",
+    )
