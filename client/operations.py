@@ -26,6 +26,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from client.connection import TemporalTarget, existing_workflow, rpc_failure
 from client.errors import InvalidClientInput, OperationRejected
+from models.text import escape_markdown
 from models import (
     QUERY_STATUS,
     SIGNAL_CUSTOMER_SETUP_COMPLETE,
@@ -56,7 +57,8 @@ class StartOutcome:
 
 def _static_summary(request: OnboardingRequest) -> str:
     return (
-        f"Cross-tenant CMK onboarding of {request.customer_name} ({request.customer_tenant_id}): "
+        f"Cross-tenant CMK onboarding of {escape_markdown(request.customer_name)} "
+        f"({request.customer_tenant_id}): "
         f"disk encryption set {request.des_name} in {request.region}"
     )
 
