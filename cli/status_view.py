@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from rich.console import Console, Group
-from rich.markup import escape
 from rich.markdown import Markdown
+from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 

@@ -26,7 +26,6 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from client.connection import TemporalTarget, existing_workflow, rpc_failure
 from client.errors import InvalidClientInput, OperationRejected
-from models.text import escape_markdown
 from models import (
     QUERY_STATUS,
     SIGNAL_CUSTOMER_SETUP_COMPLETE,
@@ -42,6 +41,7 @@ from models import (
     search_attributes,
     workflow_id_for,
 )
+from models.text import escape_markdown
 
 # Without a worker a query or update waits for one; give up and say so instead of hanging.
 WORKER_ANSWER_TIMEOUT = timedelta(seconds=20)

@@ -10,7 +10,6 @@ from temporalio.workflow import ActivityCancellationType
 from models import ActivityName, KeyVaultTenant, KeyVaultTenantCheck, Policy
 from workflows import options
 
-
 # Reads the worker's memory. Not a local activity: its marker before the feature patch's marker
 # failed replay (core saw the later patch marker before the workflow code reached it).
 POLICY_TIMEOUT = timedelta(seconds=30)
