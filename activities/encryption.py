@@ -206,7 +206,7 @@ class EncryptionActivities:
 
 def _owner() -> str:
     """The calling workflow's id: what this onboarding's resources are tagged with."""
-    return activity.info().workflow_id
+    return activity.info().workflow_id or ""
 
 
 def _owner_of(resource: Any) -> str | None:

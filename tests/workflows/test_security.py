@@ -7,7 +7,15 @@ from temporalio.client import WorkflowFailureError, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
-from models import DEFAULT_POLICY, ErrorType, Policy, RequestInvalid, Stage, narrow_policy
+from models import (
+    DEFAULT_POLICY,
+    ErrorType,
+    OnboardingStatus,
+    Policy,
+    RequestInvalid,
+    Stage,
+    narrow_policy,
+)
 from models import ActivityName as A
 from tests.workflows.conftest import CUSTOMER_TENANT, KEY_URL, assert_eventually, running
 from tests.workflows.fake_azure import FakeAzure
@@ -27,7 +35,7 @@ async def test_key_in_another_tenants_vault_goes_back_to_the_customer(
     fake = FakeAzure(vault_tenants={"contoso-kv.vault.azure.net": OTHER_TENANT})
     async with running(env, fake, key_url=KEY_URL) as onboarding:
 
-        async def refused() -> object:
+        async def refused() -> OnboardingStatus:
             status = await onboarding.status()
             assert status.stage == Stage.AWAITING_CUSTOMER
             assert status.attempts and status.attempts[0].outcome == "customer_error"
@@ -106,7 +114,7 @@ async def test_rejected_signals_are_capped(env: WorkflowEnvironment) -> None:
         for n in range(25):
             await onboarding.handle.signal(SIGNAL, {"key_url": f"http://x{n}.example/" + "a" * 900})
 
-        async def capped() -> object:
+        async def capped() -> OnboardingStatus:
             status = await onboarding.status()
             assert status.rejected_submissions_dropped == 5
             return status
@@ -114,8 +122,8 @@ async def test_rejected_signals_are_capped(env: WorkflowEnvironment) -> None:
         status = await assert_eventually(capped)
         await onboarding.handle.cancel()
     assert len(status.rejected_submissions) == 20
-    assert status.rejected_submissions[-1].key_url.startswith("http://x24.example/")
-    assert all(len(r.key_url) <= 600 for r in status.rejected_submissions)
+    assert (status.rejected_submissions[-1].key_url or "").startswith("http://x24.example/")
+    assert all(len(r.key_url or "") <= 600 for r in status.rejected_submissions)
 
 
 async def test_submission_tenant_must_be_a_guid(env: WorkflowEnvironment) -> None:
