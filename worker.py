@@ -6,6 +6,7 @@ uv run python worker.py        # configured only by environment variables (see s
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import sys
 from collections.abc import Callable, Sequence
@@ -21,6 +22,8 @@ from activities import LogNotifier, Notifier, WebhookNotifier, build_activities
 from activities.azure_clients import AzureClients
 from activities.keep_alive import HeartbeatWhileRunning
 from config.logging_setup import configure_logging
+from config.policy import policy_from_env
+from config.secret_files import with_secret_files
 from config.settings import SettingsError, WorkerSettings, connect_temporal
 from workflows import WORKFLOWS
 from workflows.task_queues import azure_writes_task_queue
@@ -59,7 +62,8 @@ async def run(settings: WorkerSettings) -> int:
     notifier = build_notifier(settings)
     try:
         async with AzureClients(settings.azure) as clients:
-            workers = build_workers(client, settings, build_activities(clients, notifier))
+            activities = build_activities(clients, notifier, policy=policy_from_env(os.environ))
+            workers = build_workers(client, settings, activities)
             await _run_until_signalled(workers, settings)
     finally:
         await notifier.aclose()
@@ -133,7 +137,10 @@ async def _run_until_signalled(workers: list[Worker], settings: WorkerSettings) 
 
 def main() -> int:
     try:
+        # DefaultAzureCredential reads AZURE_CLIENT_SECRET from os.environ itself.
+        os.environ.update(with_secret_files(os.environ))
         settings = WorkerSettings.from_env()
+        policy_from_env(os.environ)  # a bad policy file stops the worker here, not mid-start
     except SettingsError as error:
         print(f"worker.py: {error}", file=sys.stderr)
         return EXIT_BAD_SETTINGS

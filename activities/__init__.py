@@ -14,11 +14,18 @@ from activities.encryption import EncryptionActivities
 from activities.features import FeatureActivities
 from activities.graph_apps import GraphActivities
 from activities.identity import ManagedIdentityActivities
+from activities.key_vault_tenant import KeyVaultTenantActivities
 from activities.notify import LogNotifier, Notifier, NotifierActivities, WebhookNotifier
+from activities.policy import PolicyActivities
+from models import DEFAULT_POLICY, Policy
 
 
 def build_activities(
-    clients: AzureClients, notifier: Notifier, *, poll_seconds: float | None = None
+    clients: AzureClients,
+    notifier: Notifier,
+    *,
+    poll_seconds: float | None = None,
+    policy: Policy = DEFAULT_POLICY,
 ) -> list[Callable[..., Any]]:
     """Every activity as a bound method, each registered under its models.ActivityName."""
     features = FeatureActivities(clients.features, clients.resources)
@@ -30,6 +37,8 @@ def build_activities(
         else EncryptionActivities(clients.resources)
     )
     notify = NotifierActivities(notifier)
+    key_vault = KeyVaultTenantActivities(clients.key_vault)
+    policies = PolicyActivities(policy)
     return [
         features.get_feature,
         features.register_feature,
@@ -47,6 +56,8 @@ def build_activities(
         encryption.delete_test_disk,
         encryption.delete_encryption_set,
         notify.notify_customer,
+        key_vault.check_key_vault_tenant,
+        policies.load_policy,
     ]
 
 
@@ -54,10 +65,12 @@ __all__ = [
     "EncryptionActivities",
     "FeatureActivities",
     "GraphActivities",
+    "KeyVaultTenantActivities",
     "LogNotifier",
     "ManagedIdentityActivities",
     "Notifier",
     "NotifierActivities",
+    "PolicyActivities",
     "WebhookNotifier",
     "build_activities",
 ]

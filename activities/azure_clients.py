@@ -37,6 +37,7 @@ from kiota_http.middleware import RetryHandler
 from msgraph import GraphRequestAdapter, GraphServiceClient
 from msgraph_core import GraphClientFactory  # type: ignore[import-untyped]
 
+from activities.key_vault_tenant import KeyVaultTenantProbe
 from config.settings import AzureSettings
 
 ARM_SCOPE = "https://management.azure.com/.default"
@@ -94,6 +95,8 @@ class AzureClients:
             lambda sub: ManagedServiceIdentityClient(self.credential, sub, **self._arm(sub))
         )
         self._http, self.graph = _graph_client(settings, self.credential)
+        # Unauthenticated: it only reads which tenant a customer's vault belongs to.
+        self.key_vault = KeyVaultTenantProbe.from_settings(settings)
 
     def _arm(self, _subscription_id: str) -> dict[str, Any]:
         return self._arm_options | self._arm_connections.transport_option()
@@ -114,6 +117,7 @@ class AzureClients:
             await clients.aclose()
         await self._arm_connections.aclose()
         await self._http.aclose()
+        await self.key_vault.aclose()
         await self.credential.close()
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from azure.mgmt.resource.resources.aio import ResourceManagementClient
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
 from activities.arm_ids import parse_arm_id
 from activities.azure_clients import PerSubscription
@@ -22,10 +23,12 @@ from activities.errors import (
     translate,
 )
 from models import (
+    OWNER_TAG,
     ActivityName,
     CustomerSetupIssue,
     EncryptionSetRef,
     EncryptionSetSpec,
+    ErrorType,
     ResourceRef,
     TestDiskRef,
     TestDiskSpec,
@@ -60,12 +63,20 @@ class EncryptionActivities:
 
     @activity.defn(name=ActivityName.CREATE_ENCRYPTION_SET)
     async def create_encryption_set(self, spec: EncryptionSetSpec) -> EncryptionSetRef:
-        """PUT (idempotent by name) and wait for the long-running operation to finish."""
+        """PUT (idempotent by name) and wait for the long-running operation to finish.
+
+        A set of that name that another onboarding created is refused before anything is written.
+        """
         resources = self._arm(spec.subscription_id).resources
+        des_id = _resource_id(spec.subscription_id, spec.resource_group, DES_TYPE, spec.name)
+        owner = _owner()
+        existing = await self._read_if_exists(resources, des_id, spec.name)
+        if existing is not None and _owner_of(existing) != owner:
+            raise _not_owned(spec.name, spec.resource_group, _owner_of(existing), owner)
         # Wire-format JSON: the models are mappings of it, and it reads like the Azure docs.
         body: dict[str, Any] = {
             "location": spec.region,
-            "tags": dict(spec.tags),
+            "tags": dict(spec.tags) | {OWNER_TAG: owner},
             "identity": {
                 "type": "UserAssigned",
                 "userAssignedIdentities": {spec.identity_id: {}},
@@ -80,13 +91,15 @@ class EncryptionActivities:
         operation = f"create disk encryption set {spec.name}"
         with azure_errors(operation):
             poller = await resources.begin_create_or_update_by_id(
-                _resource_id(spec.subscription_id, spec.resource_group, DES_TYPE, spec.name),
-                body,
-                api_version=DISK_API_VERSION,
-                polling_interval=self._poll_seconds,
+                des_id, body, api_version=DISK_API_VERSION, polling_interval=self._poll_seconds
             )
             created = await poller.result()
         return _encryption_set_ref(created)
+
+    async def _read_if_exists(self, resources: Any, des_id: str, name: str) -> Any:
+        with azure_errors(f"read disk encryption set {name}", missing_ok=True) as outcome:
+            found = await resources.get_by_id(des_id, api_version=DISK_API_VERSION)
+        return None if outcome.missing else found
 
     @activity.defn(name=ActivityName.VERIFY_ENCRYPTION_SET)
     async def verify_encryption_set(self, spec: EncryptionSetSpec) -> EncryptionSetRef:
@@ -155,16 +168,28 @@ class EncryptionActivities:
 
     @activity.defn(name=ActivityName.DELETE_ENCRYPTION_SET)
     async def delete_encryption_set(self, ref: ResourceRef) -> bool:
-        """False when Azure keeps it because disks still use it (409) or answers 404; else True.
+        """False when it is gone (404), in use (409) or not this onboarding's; else True.
 
-        ARM answers 204 for a set that is already gone, so True means "gone now".
+        Only a set tagged with this workflow's id is deleted: another onboarding's set of the
+        same name is left alone. ARM answers 204 for a set that is already gone.
         """
         arm_id = parse_arm_id(ref.id, DES_TYPE)
         operation = f"delete disk encryption set {arm_id.name}"
         resources = self._arm(arm_id.subscription_id).resources
+        des_id = _resource_id(arm_id.subscription_id, arm_id.resource_group, DES_TYPE, arm_id.name)
+        existing = await self._read_if_exists(resources, des_id, arm_id.name)
+        if existing is None:
+            return False
+        if (found_owner := _owner_of(existing)) != _owner():
+            activity.logger.warning(
+                "Encryption set %s belongs to %s, not this onboarding; kept",
+                arm_id.name,
+                found_owner or "nobody (untagged)",
+            )
+            return False
         try:
             poller = await resources.begin_delete_by_id(
-                _resource_id(arm_id.subscription_id, arm_id.resource_group, DES_TYPE, arm_id.name),
+                des_id,
                 api_version=DISK_API_VERSION,
                 polling_interval=self._poll_seconds,
             )
@@ -177,6 +202,29 @@ class EncryptionActivities:
                 return False
             raise translate(error, operation) from None
         return True
+
+
+def _owner() -> str:
+    """The calling workflow's id: what this onboarding's resources are tagged with."""
+    return activity.info().workflow_id or ""
+
+
+def _owner_of(resource: Any) -> str | None:
+    tags = _get(resource, "tags") or {}
+    owner = tags.get(OWNER_TAG) if isinstance(tags, dict) else None
+    return str(owner) if owner else None
+
+
+def _not_owned(name: str, resource_group: str, found: str | None, owner: str) -> ApplicationError:
+    holder = f"onboarding '{found}'" if found else "no onboarding (it has no cmk-onboarding tag)"
+    return ApplicationError(
+        f"disk encryption set '{name}' in resource group '{resource_group}' already exists and "
+        f"belongs to {holder}, not to '{owner}'; nothing was changed. Choose another des_name "
+        "for this onboarding, or delete or re-tag the existing set if it is really unused",
+        {"encryption_set": name, "owner": found},
+        type=ErrorType.RESOURCE_NOT_OWNED,
+        non_retryable=True,
+    )
 
 
 def _get(model: Any, *path: str) -> Any:

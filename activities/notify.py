@@ -5,6 +5,7 @@ from __future__ import annotations
 import ssl
 from pathlib import Path
 from typing import Protocol
+from urllib.parse import urlsplit
 
 import httpx
 import structlog
@@ -51,7 +52,9 @@ class WebhookNotifier:
     """POST the notification as JSON; one pooled HTTP client for the worker's lifetime."""
 
     def __init__(self, url: str, *, ca_path: Path | str | None = None) -> None:
+        # Webhook URLs carry their credential in the path or query: only the host is ever shown.
         self._url = url
+        self._shown = f"webhook at {urlsplit(url).hostname or 'unknown host'}"
         verify = ssl.create_default_context(cafile=ca_path) if ca_path else True
         self._http = httpx.AsyncClient(verify=verify, timeout=WEBHOOK_TIMEOUT)
 
@@ -62,7 +65,7 @@ class WebhookNotifier:
             )
         except httpx.TransportError as error:
             raise ApplicationError(
-                f"webhook {self._url} unreachable ({type(error).__name__}); retrying",
+                f"{self._shown} unreachable ({type(error).__name__}); retrying",
                 type="WebhookUnavailable",
             ) from None
         if response.status_code >= 400:
@@ -72,10 +75,13 @@ class WebhookNotifier:
                 429,
             )
             raise ApplicationError(
-                f"webhook {self._url} answered HTTP {response.status_code}",
+                f"{self._shown} answered HTTP {response.status_code}",
                 type=ErrorType.AZURE_REQUEST_REJECTED if permanent else "WebhookUnavailable",
                 non_retryable=permanent,
             )
+
+    def __repr__(self) -> str:
+        return f"WebhookNotifier({self._shown})"
 
     async def aclose(self) -> None:
         await self._http.aclose()

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -189,7 +190,14 @@ def complete(
     if problem := key_url_problem(key_url):
         err.print(f"error: --key-url {problem}", markup=False, soft_wrap=True)
         raise typer.Exit(ExitCode.BAD_INPUT)
-    body = CustomerSetupComplete(key_url=key_url, customer_tenant_id=customer_tenant_id, note=note)
+    try:
+        body = CustomerSetupComplete(
+            key_url=key_url, customer_tenant_id=customer_tenant_id, note=note
+        )
+    except ValidationError as error:
+        problem = str(error.errors()[0]["msg"]).removeprefix("Value error, ")
+        err.print(f"error: --customer-tenant-id {problem}", markup=False, soft_wrap=True)
+        raise typer.Exit(ExitCode.BAD_INPUT) from None
 
     async def work() -> Any:
         client = await connect(target)
@@ -209,6 +217,7 @@ def complete(
             f"submission #{attempt.number} accepted for {workflow_id}: {attempt.key_url}; "
             f"follow it with `starter.py watch -w {workflow_id}`",
             soft_wrap=True,
+            markup=False,
         )
 
 
@@ -303,6 +312,7 @@ def list_command(
     if as_json:
         print_json(rows)
         return
+    from rich.markup import escape
     from rich.table import Table
 
     table = Table(show_edge=False)
@@ -312,7 +322,7 @@ def list_command(
     for row in rows:
         table.add_row(
             row["workflow_id"],
-            row["customer_name"] or "-",
+            escape(row["customer_name"] or "-"),
             row["stage"] or "-",
             (row["status"] or "-").lower(),
             row["start_time"][:19],

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from rich.console import Console, Group
 from rich.markdown import Markdown
+from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 
@@ -32,7 +33,8 @@ def render_status(status: OnboardingStatus, console: Console) -> None:
     summary = Table.grid(padding=(0, 2))
     summary.add_column(no_wrap=True)
     summary.add_column(overflow="fold")
-    summary.add_row("Customer", f"{status.customer_name} ({status.customer_tenant_id})")
+    # Customer-supplied text is escaped: it must not inject rich markup.
+    summary.add_row("Customer", escape(f"{status.customer_name} ({status.customer_tenant_id})"))
     summary.add_row("Stage", stage_text(status.stage))
     summary.add_row("Waiting for", status.waiting_for)
     summary.add_row("Customer deadline", _when(status.deadline))
@@ -40,7 +42,7 @@ def render_status(status: OnboardingStatus, console: Console) -> None:
     if status.instructions:
         summary.add_row("Consent URL", status.instructions.consent_url)
     if status.last_failure:
-        summary.add_row("Last failure", f"[red]{status.last_failure}[/]")
+        summary.add_row("Last failure", f"[red]{escape(status.last_failure)}[/]")
     parts: list[Table] = [summary]
     if status.stage_started_at:
         stages = Table(title="Stages", title_justify="left", show_edge=False)
@@ -52,7 +54,11 @@ def render_status(status: OnboardingStatus, console: Console) -> None:
     if status.attempts:
         parts.append(attempts_table(status))
     for rejected in status.rejected_submissions:
-        summary.add_row("Rejected signal", f"{_when(rejected.received_at)}: {rejected.reason}")
+        summary.add_row(
+            "Rejected signal", escape(f"{_when(rejected.received_at)}: {rejected.reason}")
+        )
+    if status.rejected_submissions_dropped:
+        summary.add_row("Rejected signals", f"{status.rejected_submissions_dropped} older not kept")
     resources = {k: v for k, v in status.resources.model_dump().items() if v}
     if resources:
         table = Table(title="Resources", title_justify="left", show_edge=False)
@@ -61,7 +67,7 @@ def render_status(status: OnboardingStatus, console: Console) -> None:
         for name, value in resources.items():
             table.add_row(name, value)
         parts.append(table)
-    console.print(Panel(Group(*parts), title=status.workflow_id, title_align="left"))
+    console.print(Panel(Group(*parts), title=escape(status.workflow_id), title_align="left"))
 
 
 def attempts_table(status: OnboardingStatus) -> Table:
@@ -76,8 +82,8 @@ def attempts_table(status: OnboardingStatus) -> Table:
             str(attempt.number),
             _when(attempt.submitted_at),
             attempt.outcome,
-            attempt.key_url,
-            detail or "-",
+            escape(attempt.key_url),
+            escape(detail or "-"),
         )
     return table
 
@@ -119,5 +125,5 @@ class ProgressPrinter:
             last = status.attempts[-1]
             line += f"; submission #{last.number}: {last.outcome}"
         if status.last_failure and status.stage not in TERMINAL_STAGES - {Stage.FAILED}:
-            line += f"\n    [red]{status.last_failure}[/]"
+            line += f"\n    [red]{escape(status.last_failure)}[/]"
         self._console.print(line, soft_wrap=True)

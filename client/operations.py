@@ -41,6 +41,7 @@ from models import (
     search_attributes,
     workflow_id_for,
 )
+from models.text import escape_markdown
 
 # Without a worker a query or update waits for one; give up and say so instead of hanging.
 WORKER_ANSWER_TIMEOUT = timedelta(seconds=20)
@@ -56,7 +57,8 @@ class StartOutcome:
 
 def _static_summary(request: OnboardingRequest) -> str:
     return (
-        f"Cross-tenant CMK onboarding of {request.customer_name} ({request.customer_tenant_id}): "
+        f"Cross-tenant CMK onboarding of {escape_markdown(request.customer_name)} "
+        f"({request.customer_tenant_id}): "
         f"disk encryption set {request.des_name} in {request.region}"
     )
 

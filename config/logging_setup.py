@@ -33,6 +33,15 @@ _TOKEN_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
         ),
         rf"\1\2\3{REDACTED}",
     ),
+    # Environment-style assignments of the service's secrets (AZURE_CLIENT_SECRET=...,
+    # TEMPORAL_API_KEY=..., PAYLOAD_CODEC_KEYS=k1:...,k2:..., NOTIFIER_WEBHOOK_URL=...).
+    (
+        re.compile(
+            r"(?i)\b([A-Z0-9_]*(?:SECRET|API_KEY|CODEC_KEYS|PASSWORD|TOKEN|WEBHOOK_URL))"
+            r"(\s*[=:]\s*)(['\"]?)[^\s'\"]+"
+        ),
+        rf"\1\2\3{REDACTED}",
+    ),
     # PEM blocks (private keys, certificates).
     (re.compile(r"-----BEGIN [A-Z ]+-----[\s\S]*?(?:-----END [A-Z ]+-----|$)"), REDACTED),
 )

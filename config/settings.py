@@ -131,6 +131,16 @@ def _tls_switch(env: Mapping[str, str]) -> bool | None:
     return raw.lower() == "true"
 
 
+def refuse_api_key_without_tls(api_key: str | None, tls: bool | None) -> None:
+    """An API key over plain gRPC would travel in clear text: refuse the combination."""
+    if api_key and tls is False:
+        raise SettingsError(
+            "TEMPORAL_API_KEY is set but TLS is off (TEMPORAL_TLS=false or `disabled = true` in "
+            "the profile): the key would be sent in clear text; remove TEMPORAL_TLS=false, or "
+            "unset TEMPORAL_API_KEY"
+        )
+
+
 def _pem_file(env: Mapping[str, str], name: str) -> PemSource | None:
     path = _existing_file(env, name)
     return PemSource(path=path) if path else None
@@ -187,6 +197,7 @@ class TemporalSettings:
                 "TLS is off (TEMPORAL_TLS=false or `disabled = true` in the profile) but a "
                 "client certificate or CA is configured; remove one of them"
             )
+        refuse_api_key_without_tls(_get(env, "TEMPORAL_API_KEY") or profile.api_key, tls)
         try:
             codec_keys = CodecKeys.from_env(env)
         except CodecConfigError as error:
@@ -295,7 +306,7 @@ class WorkerSettings:
     azure: AzureSettings
     log_format: LogFormat = "auto"
     notifier: NotifierKind = "log"
-    notifier_webhook_url: str | None = None
+    notifier_webhook_url: str | None = field(default=None, repr=False)
     notifier_webhook_ca: Path | None = None
     metrics_port: int | None = None
     max_concurrent_activities: int = 100

@@ -102,6 +102,17 @@ class TestDiskRef(Strict):
     encryption_set_id: str
 
 
+class KeyVaultTenantCheck(Strict):
+    """A submitted key URL and the customer tenant its vault must belong to."""
+
+    key_url: str
+    customer_tenant_id: str
+
+
+class KeyVaultTenant(Strict):
+    tenant_id: str
+
+
 class ResourceRef(Strict):
     """An ARM resource id or a Graph object id to delete; deletion is idempotent."""
 

@@ -17,6 +17,8 @@ FEATURE_NAMESPACE = "Microsoft.Compute"
 FEATURE_NAME = "EncryptionAtRestWithCrossTenantKey"
 FIC_AUDIENCE = "api://AzureADTokenExchange"
 KEY_VAULT_CRYPTO_SERVICE_ENCRYPTION_USER = "e147488a-f6f5-4113-8e2d-b22465e65bf6"
+# Tag on every per-onboarding resource: the workflow id that created it (or "shared").
+OWNER_TAG = "cmk-onboarding"
 
 
 class ErrorType(StrEnum):
@@ -31,6 +33,7 @@ class ErrorType(StrEnum):
     CUSTOMER_ATTEMPTS_EXHAUSTED = "CustomerAttemptsExhausted"
     AZURE_REQUEST_REJECTED = "AzureRequestRejected"
     VERIFICATION_FAILED = "VerificationFailed"
+    RESOURCE_NOT_OWNED = "ResourceNotOwned"
 
 
 class ActivityName(StrEnum):
@@ -52,6 +55,8 @@ class ActivityName(StrEnum):
     DELETE_MANAGED_IDENTITY = "delete_managed_identity"
     DELETE_APPLICATION = "delete_application"
     NOTIFY_CUSTOMER = "notify_customer"
+    CHECK_KEY_VAULT_TENANT = "check_key_vault_tenant"
+    LOAD_POLICY = "load_policy"
 
 
 class Stage(StrEnum):

@@ -294,6 +294,65 @@ def parse_request(raw: Any) -> OnboardingRequest:
     return request
 
 
+# Policy fields a request may only narrow to a subset of the worker's (config/policy.py).
+_SUBSET_FIELDS = ("supported_regions", "known_disk_skus", "encryption_types", "key_host_suffixes")
+_POLICY_FIX = "or ask the ISV operator to allow it in the worker's policy (CMK_POLICY_FILE)"
+
+
+def narrow_policy(requested: Policy, allowed: Policy) -> Policy:
+    """The worker's policy, narrowed by the request; a widening raises RequestInvalid.
+
+    A field the request leaves at its default takes the worker's value, so a client that sends
+    every default still gets the worker's (possibly narrower) policy, never a wider one.
+    """
+    problems: list[tuple[str, str]] = []
+    effective: dict[str, Any] = {}
+    for name in _SUBSET_FIELDS:
+        wanted, permitted = getattr(requested, name), getattr(allowed, name)
+        if wanted == getattr(DEFAULT_POLICY, name):
+            effective[name] = permitted
+            continue
+        if extra := [v for v in wanted if v not in permitted]:
+            problems.append(
+                (
+                    f"policy.{name}",
+                    f"{', '.join(map(repr, extra))} widens the worker's policy (allowed: "
+                    f"{', '.join(permitted)}); remove it, {_POLICY_FIX}",
+                )
+            )
+        effective[name] = wanted
+    wanted_unsupported = requested.unsupported_disk_skus
+    if wanted_unsupported == DEFAULT_POLICY.unsupported_disk_skus:
+        effective["unsupported_disk_skus"] = allowed.unsupported_disk_skus
+    elif missing := [v for v in allowed.unsupported_disk_skus if v not in wanted_unsupported]:
+        problems.append(
+            (
+                "policy.unsupported_disk_skus",
+                f"must still include {', '.join(map(repr, missing))} (the worker's policy "
+                f"excludes it); add it back, {_POLICY_FIX}",
+            )
+        )
+    else:
+        effective["unsupported_disk_skus"] = wanted_unsupported
+    if problems:
+        raise RequestInvalid(problems)
+    # Turning the feature step off or isolating the identity only ever narrows.
+    effective["register_preview_feature"] = (
+        requested.register_preview_feature and allowed.register_preview_feature
+    )
+    isolated = "isolated" in (requested.identity_mode, allowed.identity_mode)
+    effective["identity_mode"] = "isolated" if isolated else "shared"
+    return Policy(**effective)
+
+
+def apply_worker_policy(request: OnboardingRequest, allowed: Policy) -> OnboardingRequest:
+    """`request` under the worker's policy, re-validated against it, or raise RequestInvalid."""
+    narrowed = request.model_copy(update={"policy": narrow_policy(request.policy, allowed)})
+    if problems := narrowed.policy_problems():
+        raise RequestInvalid(problems)
+    return narrowed
+
+
 def _friendly(error: Any) -> str:
     if error["type"] == "extra_forbidden":
         return "is not a known field; remove it"
@@ -322,3 +381,10 @@ class CustomerSetupComplete(BaseModel):
     key_url: str
     customer_tenant_id: str | None = None
     note: Annotated[str, Field(max_length=1000)] | None = None
+
+    @field_validator("customer_tenant_id")
+    @classmethod
+    def _tenant_guid(cls, value: str | None) -> str | None:
+        if value is not None and not _GUID.fullmatch(value.strip()):
+            raise ValueError("must be your tenant's GUID like 6f1c1a36-3f1e-4a0b-9a55-0e8a1c2b3d4e")
+        return value

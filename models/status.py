@@ -72,7 +72,10 @@ class OnboardingStatus(BaseModel):
     resources: ResourceIds = ResourceIds()
     last_failure: str | None = None
     deadline: datetime | None = None
+    # The last few rejected signals (workflows.onboarding.MAX_REJECTED_SUBMISSIONS); older ones
+    # are only counted here.
     rejected_submissions: list[RejectedSubmission] = []
+    rejected_submissions_dropped: int = 0
 
 
 class OnboardingResult(Strict):

@@ -18,9 +18,14 @@ from google.protobuf import json_format
 from temporalio.api.common.v1 import Payload, Payloads
 from temporalio.converter import PayloadCodec
 
+from config.secret_files import with_secret_files
+from config.settings import SettingsError
 from payload_codec.codec import AesGcmCodec, CodecConfigError, CodecKeys, PayloadDecryptionError
 
 DEFAULT_CORS_ORIGINS = ("http://localhost:8233", "http://127.0.0.1:8233")
+# Host headers answered by default: a page on another name (DNS rebinding) gets 421.
+DEFAULT_ALLOWED_HOSTS = ("localhost", "127.0.0.1", "::1")
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 ALLOWED_HEADERS = "content-type,x-namespace,authorization"
 # A UI history page decodes many payloads in one request; each payload may be up to 2 MiB.
 MAX_REQUEST_BYTES = 16 * 1024 * 1024
@@ -39,6 +44,7 @@ class CodecServerSettings:
     port: int = 8081
     cors_origins: tuple[str, ...] = DEFAULT_CORS_ORIGINS
     token: str | None = field(default=None, repr=False)
+    allowed_hosts: tuple[str, ...] = DEFAULT_ALLOWED_HOSTS
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> CodecServerSettings:
@@ -49,11 +55,24 @@ class CodecServerSettings:
         origins = tuple(
             o.strip().rstrip("/") for o in env.get("CODEC_CORS_ORIGINS", "").split(",") if o.strip()
         )
+        host = env.get("CODEC_SERVER_HOST", "").strip() or "127.0.0.1"
+        token = env.get("CODEC_SERVER_TOKEN", "").strip() or None
+        no_token_ok = env.get("CODEC_SERVER_ALLOW_NO_TOKEN", "").strip().lower() == "true"
+        if host not in LOOPBACK_HOSTS and token is None and not no_token_ok:
+            raise CodecConfigError(
+                f"CODEC_SERVER_TOKEN is required when CODEC_SERVER_HOST={host!r} is not loopback; "
+                "set it, bind to 127.0.0.1, or (only when the port is published on the host's "
+                "loopback, as in docker-compose.yml) set CODEC_SERVER_ALLOW_NO_TOKEN=true"
+            )
+        hosts = tuple(
+            h.strip().lower() for h in env.get("CODEC_ALLOWED_HOSTS", "").split(",") if h.strip()
+        )
         return cls(
-            host=env.get("CODEC_SERVER_HOST", "").strip() or "127.0.0.1",
+            host=host,
             port=int(port),
             cors_origins=origins or DEFAULT_CORS_ORIGINS,
-            token=env.get("CODEC_SERVER_TOKEN", "").strip() or None,
+            token=token,
+            allowed_hosts=hosts or DEFAULT_ALLOWED_HOSTS,
         )
 
 
@@ -61,7 +80,11 @@ def build_app(codec: PayloadCodec, settings: CodecServerSettings) -> web.Applica
     """POST /encode and /decode (protobuf-JSON Payloads), CORS preflight, optional bearer auth."""
     app = web.Application(
         client_max_size=MAX_REQUEST_BYTES,
-        middlewares=[_cors_middleware(settings.cors_origins), _auth_middleware(settings.token)],
+        middlewares=[
+            _host_middleware(settings.allowed_hosts),
+            _cors_middleware(settings.cors_origins),
+            _auth_middleware(settings.token),
+        ],
     )
     encode = _transform_handler("encode", codec.encode)
     decode = _transform_handler("decode", codec.decode)
@@ -107,6 +130,21 @@ def _cors_middleware(origins: tuple[str, ...]) -> Callable[..., Awaitable[web.St
         return response
 
     return cors
+
+
+def _host_middleware(allowed: tuple[str, ...]) -> Callable[..., Awaitable[web.StreamResponse]]:
+    names = frozenset(allowed)
+
+    @web.middleware
+    async def host_check(request: web.Request, handler: Handler) -> web.StreamResponse:
+        host = (request.host or "").lower()
+        name = host[1:].split("]")[0] if host.startswith("[") else host.rsplit(":", 1)[0]
+        if host not in names and name not in names:
+            log.warning("codec request rejected", path=request.path, reason="Host not allowed")
+            return _error(421, "Host header not allowed; list it in CODEC_ALLOWED_HOSTS")
+        return await handler(request)
+
+    return host_check
 
 
 def _auth_middleware(token: str | None) -> Callable[..., Awaitable[web.StreamResponse]]:
@@ -156,9 +194,10 @@ def _error(status: int, message: str) -> web.Response:
 
 def main() -> int:
     try:
-        keys = CodecKeys.from_env(os.environ)
-        settings = CodecServerSettings.from_env(os.environ)
-    except CodecConfigError as exc:
+        env = with_secret_files(os.environ)
+        keys = CodecKeys.from_env(env)
+        settings = CodecServerSettings.from_env(env)
+    except (CodecConfigError, SettingsError) as exc:
         print(f"codec server: {exc}", file=sys.stderr)
         return 2
     if keys is None:

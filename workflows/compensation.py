@@ -42,7 +42,9 @@ async def compensate(request: OnboardingRequest, leftovers: Leftovers) -> list[s
     if leftovers.encryption_set:
         des_id = plan.encryption_set_id(request)
         if await delete(ActivityName.DELETE_ENCRYPTION_SET, des_id, "encryption set") is False:
-            workflow.logger.info("Encryption set %s kept: in use or already gone", des_id)
+            workflow.logger.info(
+                "Encryption set %s kept: in use, already gone or not this onboarding's", des_id
+            )
     if plan.is_isolated(request):
         deletions: list[Awaitable[object]] = []
         if leftovers.identity:

@@ -12,6 +12,7 @@ from models import (
     OnboardingStatus,
     Stage,
 )
+from models.text import escape_markdown
 
 ROLE_NAME = "Key Vault Crypto Service Encryption User"
 VAULT_PLACEHOLDER = "<vault-name>"
@@ -69,7 +70,7 @@ def _instructions_markdown(
     starter, signal = reply_commands(workflow_id, request.customer_tenant_id)
     shell = "\n".join(commands)
     return (
-        f"### Customer setup for {request.customer_name}\n\n"
+        f"### Customer setup for {escape_markdown(request.customer_name)}\n\n"
         f"Run these in tenant `{request.customer_tenant_id}` as an administrator.\n\n"
         f"1. Grant admin consent to the ISV application: {url}\n"
         "   (or run `az ad sp create` below).\n"
@@ -94,7 +95,7 @@ def current_details(status: OnboardingStatus) -> str:
     """Markdown for the Temporal UI: stage, who we wait for, what to do next, last failure."""
     lines = [
         f"**Stage:** `{status.stage}`",
-        f"**Customer:** {status.customer_name} (`{status.customer_tenant_id}`)",
+        f"**Customer:** {escape_markdown(status.customer_name)} (`{status.customer_tenant_id}`)",
         f"**Waiting for:** {_WAITING_FOR[status.waiting_for]}",
     ]
     if status.stage == Stage.AWAITING_CUSTOMER and status.instructions is not None:
@@ -105,7 +106,7 @@ def current_details(status: OnboardingStatus) -> str:
     if status.attempts:
         lines.append(f"**Attempts:** {len(status.attempts)}")
     if status.last_failure:
-        lines.append(f"**Last failure:** {status.last_failure}")
+        lines.append(f"**Last failure:** {escape_markdown(status.last_failure)}")
     if status.stage == Stage.AWAITING_CUSTOMER and status.instructions is not None:
         lines.append("")
         lines.append(status.instructions.markdown)

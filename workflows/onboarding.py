@@ -37,6 +37,7 @@ with workflow.unsafe.imports_passed_through():
         FeatureRef,
         FeatureState,
         FederatedCredentialRef,
+        KeyVaultTenantCheck,
         ManagedIdentityRef,
         OnboardingRequest,
         OnboardingResult,
@@ -47,16 +48,22 @@ with workflow.unsafe.imports_passed_through():
         ResourceIds,
         Stage,
         TestDiskRef,
+        apply_worker_policy,
         parse_request,
         search_attributes,
     )
-    from workflows import failures, plan, steps
+    from workflows import failures, guards, plan, steps
     from workflows.compensation import Leftovers, compensate
     from workflows.instructions import build_instructions, current_details
     from workflows.submissions import SubmissionRejected, parse_submission
 
 # Workflows started before this patch poll the feature with get/register/wait/provider activities.
 PATCH_ONE_FEATURE_ACTIVITY = "one-feature-registration-activity"
+# Workflows started before these patches trusted the request's policy and any vault's tenant.
+PATCH_WORKER_POLICY = "policy-from-worker"
+PATCH_KEY_VAULT_TENANT = "key-vault-tenant-check"
+# Signalled submissions kept in status; older ones are only counted.
+MAX_REJECTED_SUBMISSIONS = 20
 
 WaitingFor = Literal["isv", "customer", "azure", "nobody"]
 NotificationKind = Literal[
@@ -111,13 +118,19 @@ class CmkOnboardingWorkflow:
             submission = self._check_submission(body)
         except SubmissionRejected as rejected:
             key_url = body.get("key_url") if isinstance(body, dict) else None
-            self._status.rejected_submissions.append(
+            rejected_list = self._status.rejected_submissions
+            rejected_list.append(
                 RejectedSubmission(
                     received_at=workflow.now(),
-                    key_url=key_url if isinstance(key_url, str) else None,
+                    # Capped: a flood of huge bodies must not grow the status without bound.
+                    key_url=key_url[:600] if isinstance(key_url, str) else None,
                     reason=str(rejected),
                 )
             )
+            if len(rejected_list) > MAX_REJECTED_SUBMISSIONS:
+                dropped = len(rejected_list) - MAX_REJECTED_SUBMISSIONS
+                del rejected_list[:dropped]
+                self._status.rejected_submissions_dropped += dropped
             workflow.logger.warning("Rejected customer_setup_complete signal: %s", rejected)
             self._refresh_details()
             return
@@ -167,7 +180,11 @@ class CmkOnboardingWorkflow:
                 raise RequestInvalid(
                     [("request", f"must be one JSON object, not {1 + len(more)} arguments")]
                 )
-            self._request = parse_request(request)
+            parsed = parse_request(request)
+            if workflow.patched(PATCH_WORKER_POLICY):
+                # The worker's policy is the limit; the request may only narrow it.
+                parsed = apply_worker_policy(parsed, await guards.load_policy())
+            self._request = parsed
         except RequestInvalid as invalid:
             self._status.last_failure = str(invalid)
             self._set_stage(Stage.FAILED, "nobody")
@@ -342,6 +359,13 @@ class CmkOnboardingWorkflow:
     ) -> tuple[EncryptionSetRef, TestDiskRef]:
         self._set_stage(Stage.CREATING_ENCRYPTION_SET, "azure")
         spec = plan.encryption_set_spec(request, self._workflow_id, app, identity, attempt.key_url)
+        if workflow.patched(PATCH_KEY_VAULT_TENANT):
+            # Another tenant's vault goes back to the customer before anything is written.
+            await guards.check_key_vault_tenant(
+                KeyVaultTenantCheck(
+                    key_url=attempt.key_url, customer_tenant_id=request.customer_tenant_id
+                )
+            )
         self._leftovers.encryption_set = True
         encryption_set = await steps.create_encryption_set(spec, attempt.number)
         self._status.resources.encryption_set_id = encryption_set.id

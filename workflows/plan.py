@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from models import (
+    OWNER_TAG,
     ApplicationRef,
     ApplicationSpec,
     EncryptionSetRef,
@@ -15,7 +16,7 @@ from models import (
     TestDiskSpec,
 )
 
-TAG_KEY = "cmk-onboarding"
+TAG_KEY = OWNER_TAG
 SHARED_TAG_VALUE = "shared"
 _IDENTITY_NAME_MAX = 128
 _APP_UNIQUE_NAME_MAX = 120

@@ -25,7 +25,11 @@ def parse_submission(
     try:
         body = CustomerSetupComplete.model_validate(raw)
     except ValidationError as error:
-        fields = ", ".join(".".join(str(p) for p in e["loc"]) or "body" for e in error.errors())
+        fields = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'body'}: "
+            + str(e["msg"]).removeprefix("Value error, ")
+            for e in error.errors()
+        )
         raise SubmissionRejected(
             f"submission is malformed ({fields}); send "
             '{"key_url": "https://<vault>.vault.azure.net/keys/<name>", '

@@ -91,11 +91,12 @@ def test_setup_registers_the_workflow_search_attributes(compose: dict[str, Any])
 
 
 def test_ports(compose: dict[str, Any]) -> None:
-    """gRPC on 7233, the UI on 8233 like the dev server, the worker's metrics on METRICS_PORT."""
-    assert _service(compose, "temporal")["ports"] == ["7233:7233"]
-    assert _service(compose, "temporal-ui")["ports"] == ["8233:8080"]
+    """gRPC on 7233, the UI on 8233 like the dev server, the worker's metrics on METRICS_PORT,
+    all published on the host's loopback by default."""
+    assert _service(compose, "temporal")["ports"] == ["${PUBLISH_IP:-127.0.0.1}:7233:7233"]
+    assert _service(compose, "temporal-ui")["ports"] == ["${PUBLISH_IP:-127.0.0.1}:8233:8080"]
     metrics_port = _env(compose, "worker")["METRICS_PORT"]
-    assert _service(compose, "worker")["ports"] == [f"{metrics_port}:{metrics_port}"]
+    assert _service(compose, "worker")["ports"] == [f"127.0.0.1:{metrics_port}:{metrics_port}"]
     assert f":{metrics_port}/metrics" in " ".join(
         _service(compose, "worker")["healthcheck"]["test"]
     )
@@ -116,11 +117,29 @@ def test_worker_talks_to_the_compose_server(compose: dict[str, Any]) -> None:
 
 
 def test_no_secret_values_in_the_file(compose: dict[str, Any]) -> None:
-    """Every secret-looking variable is a ${...} reference to .env, never a literal."""
+    """Every secret-looking variable is a ${...} reference to .env or a /run/secrets file."""
     for name, service in compose["services"].items():
         for key, value in service.get("environment", {}).items():
-            if SECRET_NAME.search(key):
-                assert str(value).startswith("${"), f"{name}.{key} holds a literal value"
+            if SECRET_NAME.search(key.removesuffix("_FILE")) and not key.endswith("_NO_TOKEN"):
+                literal = not str(value).startswith(("${", "/run/secrets/"))
+                assert not literal, f"{name}.{key} holds a literal value"
+
+
+def test_worker_secrets_come_from_files(compose: dict[str, Any]) -> None:
+    """The Azure secret and the webhook URL reach the worker as compose secrets, not env values."""
+    worker = _service(compose, "worker")
+    env = _env(compose, "worker")
+    assert "AZURE_CLIENT_SECRET" not in env and "NOTIFIER_WEBHOOK_URL" not in env
+    assert env["AZURE_CLIENT_SECRET_FILE"] == "/run/secrets/azure_client_secret"
+    assert set(worker["secrets"]) == {"azure_client_secret", "notifier_webhook_url"}
+    assert set(compose["secrets"]) == set(worker["secrets"])
+    assert "secrets/" in (ROOT / ".gitignore").read_text().split()
+
+
+def test_codec_server_checks_host_and_is_loopback_only(compose: dict[str, Any]) -> None:
+    env = _env(compose, "codec-server")
+    assert env["CODEC_ALLOWED_HOSTS"] == "localhost:8081,127.0.0.1:8081"
+    assert _service(compose, "codec-server")["ports"] == ["127.0.0.1:8081:8081"]
 
 
 def test_env_example_names_every_variable_the_file_uses() -> None:
@@ -154,6 +173,9 @@ def test_worker_environment_names_are_settings_the_worker_reads(compose: dict[st
     from payload_codec import codec
 
     known = set(re.findall(r'"([A-Z][A-Z0-9_]+)"', (ROOT / "config" / "settings.py").read_text()))
+    from config.secret_files import SECRET_VARIABLES
+
+    known |= {f"{name}_FILE" for name in SECRET_VARIABLES}
     known |= {codec.ENV_KEYS, codec.ENV_ACTIVE_KEY}
     for name in ("worker", "demo"):
         unknown = set(_env(compose, name)) - known
@@ -186,7 +208,7 @@ def test_codec_server_decrypts_for_the_ui(compose: dict[str, Any]) -> None:
     assert not unknown, f"codec-server sets variables codec_server.py never reads: {unknown}"
     settings = codec_server.CodecServerSettings.from_env(env)
     ui = _env(compose, "temporal-ui")
-    ui_host_port = _service(compose, "temporal-ui")["ports"][0].split(":")[0]
+    ui_host_port = _service(compose, "temporal-ui")["ports"][0].split(":")[-2]
     assert settings.cors_origins == (ui["TEMPORAL_CORS_ORIGINS"],)
     assert ui["TEMPORAL_CORS_ORIGINS"] == f"http://localhost:{ui_host_port}"
     assert settings.host == "0.0.0.0"  # inside the container; the host sees loopback only

@@ -13,6 +13,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
 from models import (
+    DEFAULT_POLICY,
     ActivityName,
     ApplicationRef,
     ApplicationSpec,
@@ -25,8 +26,11 @@ from models import (
     FeatureState,
     FederatedCredentialRef,
     FederatedCredentialSpec,
+    KeyVaultTenant,
+    KeyVaultTenantCheck,
     ManagedIdentityRef,
     ManagedIdentitySpec,
+    Policy,
     ProviderRef,
     ResourceRef,
     TestDiskRef,
@@ -93,6 +97,11 @@ class FakeAzure:
     calls: list[tuple[ActivityName, Any]] = field(default_factory=list)
     cancelled: list[ActivityName] = field(default_factory=list)
     notifications: list[CustomerNotification] = field(default_factory=list)
+    # The worker's policy, and vault host -> tenant (unlisted: the customer's own tenant).
+    # These guard calls go to `guard_calls`, not `calls`, so step-order assertions stay as they are.
+    policy: Policy = DEFAULT_POLICY
+    vault_tenants: dict[str, str] = field(default_factory=dict)
+    guard_calls: list[tuple[ActivityName, Any]] = field(default_factory=list)
 
     def names(self) -> list[ActivityName]:
         return [name for name, _ in self.calls]
@@ -253,8 +262,30 @@ class FakeAzure:
         await self._enter(ActivityName.NOTIFY_CUSTOMER, notification)
         self.notifications.append(notification)
 
+    @activity.defn(name=ActivityName.LOAD_POLICY)
+    async def load_policy(self) -> Policy:
+        self.guard_calls.append((ActivityName.LOAD_POLICY, None))
+        return self.policy
+
+    @activity.defn(name=ActivityName.CHECK_KEY_VAULT_TENANT)
+    async def check_key_vault_tenant(self, check: KeyVaultTenantCheck) -> KeyVaultTenant:
+        self.guard_calls.append((ActivityName.CHECK_KEY_VAULT_TENANT, check))
+        host = check.key_url.split("/")[2]
+        tenant = self.vault_tenants.get(host, check.customer_tenant_id)
+        if tenant != check.customer_tenant_id:
+            raise customer_error(
+                CustomerSetupIssue(
+                    code="KeyVaultInAnotherTenant",
+                    message=f"The vault '{host}' belongs to tenant {tenant}",
+                    fix="Use a key in a vault of your own tenant",
+                )
+            )
+        return KeyVaultTenant(tenant_id=tenant)
+
     def activities(self) -> list[Any]:
         return [
+            self.load_policy,
+            self.check_key_vault_tenant,
             self.get_feature,
             self.register_feature,
             self.wait_feature_registered,

@@ -79,7 +79,7 @@ def test_submission_accepted_with_or_without_tenant() -> None:
 @pytest.mark.parametrize(
     ("body", "stage", "busy", "reason"),
     [
-        ({"key_url": 5}, Stage.AWAITING_CUSTOMER, None, "malformed (key_url)"),
+        ({"key_url": 5}, Stage.AWAITING_CUSTOMER, None, "malformed (key_url: "),
         ("just a string", Stage.AWAITING_CUSTOMER, None, "malformed"),
         (
             {"key_url": "https://contoso-kv.vault.azure.net/keys/k?x=1"},
