@@ -48,6 +48,11 @@ ALLOWED: dict[str, set[str]] = {
     },
 }
 OURS = set(ALLOWED) | {"tests"}
+# Modules that are processes of their own sit above their package's layer: the codec server reads
+# its settings (config) like the worker does, while config needs the codec itself.
+ENTRY_POINT_MODULES: dict[str, set[str]] = {
+    "payload_codec/server.py": {"models", "config"},
+}
 
 
 def _layer_of(path: Path) -> str:
@@ -78,7 +83,8 @@ def _sources() -> list[Path]:
 def test_imports_only_lower_layers(path: Path) -> None:
     """A module imports only its own package and the layers its package may depend on."""
     layer = _layer_of(path)
-    upward = _imported_top_levels(path) - ALLOWED[layer] - {layer}
+    allowed = ALLOWED[layer] | ENTRY_POINT_MODULES.get(str(path.relative_to(ROOT)), set())
+    upward = _imported_top_levels(path) - allowed - {layer}
     assert not upward, f"{path.relative_to(ROOT)} imports {sorted(upward)} (layer '{layer}')"
 
 
