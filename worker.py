@@ -20,8 +20,9 @@ from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 from activities import LogNotifier, Notifier, WebhookNotifier, build_activities
 from activities.azure_clients import AzureClients
 from activities.keep_alive import HeartbeatWhileRunning
+from client.connection import connect_temporal
 from config.logging_setup import configure_logging
-from config.settings import SettingsError, WorkerSettings, connect_temporal
+from config.settings import SettingsError, WorkerSettings
 from workflows import WORKFLOWS
 from workflows.task_queues import azure_writes_task_queue
 
