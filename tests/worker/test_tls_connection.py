@@ -25,6 +25,9 @@ from client.connection import connect_temporal
 from config.settings import TemporalSettings
 from emulator.tls import CA_FILE, CA_KEY_FILE, ensure_certificates, server_ssl_context
 
+# A real dev server behind a TLS proxy.
+pytestmark = pytest.mark.slow
+
 
 def _issue_client_cert(certs: Path) -> tuple[Path, Path]:
     """A client certificate signed by the test CA (ensure_certificates made it)."""
