@@ -21,8 +21,9 @@ from emulator.control import CustomerTenant, IsvTenant
 from emulator.runner import RunningEmulator, start_emulator
 
 TESTS = Path(__file__).parent
-# Every test in these folders runs real dev servers, emulator and worker.py processes.
-SLOW_FOLDERS = ("e2e", "reliability", "bench")
+# Every test in these folders runs real dev servers and emulator, worker.py or starter.py
+# processes (a starter.py run costs about a second of interpreter start-up each).
+SLOW_FOLDERS = ("cli", "e2e", "reliability", "bench")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
