@@ -21,10 +21,11 @@ from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 from activities import LogNotifier, Notifier, WebhookNotifier, build_activities
 from activities.azure_clients import AzureClients
 from activities.keep_alive import HeartbeatWhileRunning
+from client.connection import connect_temporal
 from config.logging_setup import configure_logging
 from config.policy import policy_from_env
 from config.secret_files import with_secret_files
-from config.settings import SettingsError, WorkerSettings, connect_temporal
+from config.settings import SettingsError, WorkerSettings
 from workflows import WORKFLOWS
 from workflows.task_queues import azure_writes_task_queue
 

@@ -12,7 +12,8 @@ import sys
 from temporalio.worker import Worker
 
 from bench.floor import FloorWorkflow, noop
-from config.settings import SettingsError, WorkerSettings, connect_temporal
+from client.connection import connect_temporal
+from config.settings import SettingsError, WorkerSettings
 
 
 async def run(settings: WorkerSettings) -> None:

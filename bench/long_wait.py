@@ -13,7 +13,7 @@ from temporalio.client import WorkflowFailureError
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
-from tests.workflows.conftest import add_search_attributes, running
+from harness.fake_onboarding import add_search_attributes, running
 
 
 async def thirty_day_wait_events() -> int:

@@ -17,7 +17,8 @@ from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client
 
-from config.settings import TemporalSettings, connect_temporal
+from client.connection import connect_temporal
+from config.settings import TemporalSettings
 from emulator.control import EmulatorControl, IsvTenant
 from emulator.runner import EmulatorProcess, start_emulator_process
 from harness.local_stack import DEFAULT_NAMESPACE, DevServer, WorkerProcess, worker_env

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import os
 from dataclasses import dataclass
+from typing import Any
 
 from temporalio.client import Client, WorkflowExecutionDescription, WorkflowHandle
 from temporalio.service import RPCError, RPCStatusCode
@@ -22,9 +23,8 @@ from config.settings import (
     DEFAULT_TEMPORAL_ADDRESS,
     SettingsError,
     TemporalSettings,
-    connect_temporal,
 )
-from payload_codec.codec import CodecConfigError
+from payload_codec.codec import CodecConfigError, data_converter
 
 DEFAULT_ADDRESS = DEFAULT_TEMPORAL_ADDRESS
 
@@ -36,6 +36,22 @@ class TemporalTarget:
     address: str = DEFAULT_ADDRESS
     namespace: str = DEFAULT_NAMESPACE
     task_queue: str = DEFAULT_TASK_QUEUE
+
+
+async def connect_temporal(settings: TemporalSettings, **overrides: Any) -> Client:
+    """A client with the project's pydantic data converter (and payload codec when configured);
+    `overrides` are further Client.connect arguments, e.g. a runtime with metrics."""
+    options: dict[str, Any] = {
+        "namespace": settings.namespace,
+        "data_converter": data_converter(settings.codec_keys),
+        "tls": settings.tls_config(),
+    }
+    if settings.api_key:
+        options["api_key"] = settings.api_key
+    if settings.rpc_metadata:
+        options["rpc_metadata"] = dict(settings.rpc_metadata)
+    options.update(overrides)
+    return await Client.connect(settings.address, **options)
 
 
 def resolve_target(

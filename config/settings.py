@@ -1,7 +1,7 @@
 """Frozen settings read once from the environment at the edge (worker.py, starter.py).
 
     temporal = TemporalSettings.from_env()          # TEMPORAL_* variables over TEMPORAL_PROFILE
-    client = await connect_temporal(temporal)
+    client = await connect_temporal(temporal)       # client.connection
     worker = WorkerSettings.from_env()              # temporal + azure + logging/notifier/metrics
 
 Bad values raise SettingsError whose message names the variable and the fix. Secrets are kept out
@@ -17,11 +17,10 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from temporalio.client import Client
 from temporalio.service import TLSConfig
 
-from config.temporal_profile import PemSource, ProfileError, ProfileValues, load_profile
-from payload_codec.codec import CodecConfigError, CodecKeys, data_converter
+from config.temporal_envconfig import PemSource, TemporalConfigError, load_connection
+from payload_codec.codec import CodecConfigError, CodecKeys
 
 DEFAULT_TEMPORAL_ADDRESS = "localhost:7233"
 DEFAULT_NAMESPACE = "default"
@@ -107,30 +106,6 @@ def _https_url(env: Mapping[str, str], name: str, *, required: str | None) -> st
     return raw.rstrip("/")
 
 
-# Temporal SDK / CLI variable names this service does not read, and the one it reads instead;
-# set by habit from the Temporal docs they would otherwise be ignored without a word.
-_SDK_TLS_NAMES = {
-    "TEMPORAL_TLS_CLIENT_CERT_PATH": "TEMPORAL_TLS_CERT",
-    "TEMPORAL_TLS_CLIENT_CERT_DATA": "TEMPORAL_TLS_CERT",
-    "TEMPORAL_TLS_CLIENT_KEY_PATH": "TEMPORAL_TLS_KEY",
-    "TEMPORAL_TLS_CLIENT_KEY_DATA": "TEMPORAL_TLS_KEY",
-    "TEMPORAL_TLS_SERVER_CA_CERT_PATH": "TEMPORAL_TLS_CA",
-    "TEMPORAL_TLS_SERVER_CA_CERT_DATA": "TEMPORAL_TLS_CA",
-}
-
-
-def _tls_switch(env: Mapping[str, str]) -> bool | None:
-    raw = _get(env, "TEMPORAL_TLS")
-    if raw is None:
-        return None
-    if raw.lower() not in ("true", "false"):
-        raise SettingsError(
-            f"TEMPORAL_TLS={raw!r} is not valid; use true or false, or unset it to turn TLS on "
-            "whenever a certificate, CA, server name or API key is given"
-        )
-    return raw.lower() == "true"
-
-
 def refuse_api_key_without_tls(api_key: str | None, tls: bool | None) -> None:
     """An API key over plain gRPC would travel in clear text: refuse the combination."""
     if api_key and tls is False:
@@ -141,17 +116,13 @@ def refuse_api_key_without_tls(api_key: str | None, tls: bool | None) -> None:
         )
 
 
-def _pem_file(env: Mapping[str, str], name: str) -> PemSource | None:
-    path = _existing_file(env, name)
-    return PemSource(path=path) if path else None
-
-
 @dataclass(frozen=True, kw_only=True)
 class TemporalSettings:
     """Where the worker and starter connect; mTLS or an API key for a remote cluster or Cloud.
 
-    Precedence, per value: an explicit TEMPORAL_* variable, then the envconfig profile
-    (TEMPORAL_PROFILE / TEMPORAL_CONFIG_FILE, see temporal_profile.py), then the default.
+    The connection comes from the Temporal SDK's envconfig (temporal_envconfig.py): per value, a
+    standard TEMPORAL_* variable, then the profile (TEMPORAL_PROFILE / TEMPORAL_CONFIG_FILE),
+    then the default. TEMPORAL_TASK_QUEUE and the payload codec keys are this service's own.
     """
 
     address: str = DEFAULT_TEMPORAL_ADDRESS
@@ -171,55 +142,26 @@ class TemporalSettings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> TemporalSettings:
-        for sdk_name, ours in _SDK_TLS_NAMES.items():
-            if _get(env, sdk_name):
-                raise SettingsError(
-                    f"{sdk_name} is the Temporal CLI's name and is not read here; set {ours} "
-                    "to a PEM file instead, or put it in the envconfig profile (TEMPORAL_PROFILE)"
-                )
         try:
-            profile = load_profile(env) or ProfileValues(name="", source="")
-        except ProfileError as error:
-            raise SettingsError(str(error)) from None
-        tls_cert = _pem_file(env, "TEMPORAL_TLS_CERT") or profile.tls_cert
-        tls_key = _pem_file(env, "TEMPORAL_TLS_KEY") or profile.tls_key
-        tls_ca = _pem_file(env, "TEMPORAL_TLS_CA") or profile.tls_ca
-        if (tls_cert is None) != (tls_key is None):
-            missing = "TEMPORAL_TLS_KEY" if tls_key is None else "TEMPORAL_TLS_CERT"
-            raise SettingsError(
-                f"{missing} is required with mTLS; set both TEMPORAL_TLS_CERT and "
-                "TEMPORAL_TLS_KEY (or client_cert_path and client_key_path in the profile)"
-            )
-        tls = _tls_switch(env)
-        tls = profile.tls if tls is None else tls
-        if tls is False and (tls_cert or tls_ca):
-            raise SettingsError(
-                "TLS is off (TEMPORAL_TLS=false or `disabled = true` in the profile) but a "
-                "client certificate or CA is configured; remove one of them"
-            )
-        refuse_api_key_without_tls(_get(env, "TEMPORAL_API_KEY") or profile.api_key, tls)
-        try:
+            connection = load_connection(env)
             codec_keys = CodecKeys.from_env(env)
-        except CodecConfigError as error:
+        except (TemporalConfigError, CodecConfigError) as error:
             raise SettingsError(str(error)) from None
+        refuse_api_key_without_tls(connection.api_key, connection.tls)
         return cls(
-            address=_get(env, "TEMPORAL_ADDRESS") or profile.address or DEFAULT_TEMPORAL_ADDRESS,
-            namespace=_get(env, "TEMPORAL_NAMESPACE") or profile.namespace or DEFAULT_NAMESPACE,
+            address=connection.address or DEFAULT_TEMPORAL_ADDRESS,
+            namespace=connection.namespace or DEFAULT_NAMESPACE,
             task_queue=_get(env, "TEMPORAL_TASK_QUEUE") or DEFAULT_TASK_QUEUE,
-            tls=tls,
-            tls_cert=tls_cert,
-            tls_key=tls_key,
-            tls_ca=tls_ca,
-            tls_server_name=_get(env, "TEMPORAL_TLS_SERVER_NAME") or profile.tls_server_name,
-            api_key=_get(env, "TEMPORAL_API_KEY") or profile.api_key,
-            rpc_metadata=profile.rpc_metadata,
-            profile=f"{profile.name} ({profile.source})" if profile.name else None,
+            tls=connection.tls,
+            tls_cert=connection.tls_cert,
+            tls_key=connection.tls_key,
+            tls_ca=connection.tls_ca,
+            tls_server_name=connection.tls_server_name,
+            api_key=connection.api_key,
+            rpc_metadata=connection.rpc_metadata,
+            profile=connection.profile,
             codec_keys=codec_keys,
         )
-
-    @property
-    def uses_tls(self) -> bool:
-        return self.tls_config() is not False
 
     def tls_config(self) -> TLSConfig | bool:
         """TLSConfig for mTLS, a private CA or a server name; True for TLS with the system's
@@ -234,21 +176,6 @@ class TemporalSettings:
             server_root_ca_cert=self.tls_ca.read() if self.tls_ca else None,
             domain=self.tls_server_name,
         )
-
-
-async def connect_temporal(settings: TemporalSettings, **overrides: Any) -> Client:
-    """A client with the project's pydantic data converter (and payload codec when configured)."""
-    options: dict[str, Any] = {
-        "namespace": settings.namespace,
-        "data_converter": data_converter(settings.codec_keys),
-        "tls": settings.tls_config(),
-    }
-    if settings.api_key:
-        options["api_key"] = settings.api_key
-    if settings.rpc_metadata:
-        options["rpc_metadata"] = dict(settings.rpc_metadata)
-    options.update(overrides)
-    return await Client.connect(settings.address, **options)
 
 
 @dataclass(frozen=True, kw_only=True)

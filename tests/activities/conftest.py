@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,7 +13,7 @@ from activities import LogNotifier, build_activities
 from activities.azure_clients import AzureClients
 from config.settings import AzureSettings
 from emulator.control import CustomerTenant, IsvTenant
-from emulator.runner import RunningEmulator, start_emulator
+from emulator.runner import RunningEmulator
 from models import (
     ActivityName,
     ApplicationRef,
@@ -32,21 +30,6 @@ REGION = "eastus"
 RESOURCE_GROUP = "cmk-rg"
 
 
-async def assert_eventually(check: Callable[[], Awaitable[bool]], within: float = 10.0) -> None:
-    """Poll `check` until it returns True, failing after `within` seconds."""
-    deadline = time.monotonic() + within
-    while not await check():
-        assert time.monotonic() < deadline, "condition not met in time"
-        await asyncio.sleep(0.02)
-
-
-@pytest.fixture(scope="session")
-async def emulator(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[RunningEmulator]:
-    running = await start_emulator(data_dir=tmp_path_factory.mktemp("emulator"), feature_delay=0.2)
-    yield running
-    await running.stop()
-
-
 @pytest.fixture(autouse=True)
 async def _reset_knobs(emulator: RunningEmulator) -> AsyncIterator[None]:
     await emulator.control.clear_faults()
@@ -57,16 +40,6 @@ async def _reset_knobs(emulator: RunningEmulator) -> AsyncIterator[None]:
     yield
     await emulator.control.clear_faults()
     await emulator.control.clear_operation_failures()
-
-
-@pytest.fixture
-async def isv(emulator: RunningEmulator) -> IsvTenant:
-    return await emulator.control.create_isv_tenant()
-
-
-@pytest.fixture
-async def customer(emulator: RunningEmulator) -> CustomerTenant:
-    return await emulator.control.create_customer_tenant()
 
 
 def emulator_settings(emulator: RunningEmulator, isv: IsvTenant) -> AzureSettings:

@@ -6,8 +6,9 @@ import pytest
 from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
 from emulator.control import IsvTenant
+from harness.polling import assert_eventually
 from models import ActivityName, ErrorType, FeatureRef, ProviderRef
-from tests.activities.conftest import Activities, assert_eventually
+from tests.activities.conftest import Activities
 
 
 async def test_register_then_wait_until_registered(acts: Activities, isv: IsvTenant) -> None:

@@ -9,8 +9,9 @@ from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
 from emulator.control import IsvTenant
 from emulator.runner import RunningEmulator
+from harness.polling import assert_eventually
 from models import ActivityName, ErrorType, FeatureRef
-from tests.activities.conftest import Activities, assert_eventually, identity_spec
+from tests.activities.conftest import Activities, identity_spec
 
 
 async def _calls(emulator: RunningEmulator) -> list[str]:

@@ -18,12 +18,12 @@ import pytest
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from harness.fake_azure import FakeAzure
 from harness.local_stack import DevServer
 from models import ActivityName, OnboardingStatus
 from payload_codec.codec import data_converter
 from tests.cli.requests import as_flags, request_fields
 from tests.cli.starter_process import CliRun, run_starter
-from tests.workflows.fake_azure import FakeAzure
 from workflows import WORKFLOWS
 from workflows.task_queues import azure_writes_task_queue
 

@@ -168,15 +168,16 @@ def test_dockerfile_is_locked_slim_and_non_root() -> None:
 
 
 def test_worker_environment_names_are_settings_the_worker_reads(compose: dict[str, Any]) -> None:
-    """Every variable given to the worker is one settings.py or codec.py reads; defaults agree."""
-    from config import settings
+    """Every variable given to the worker is one settings.py, the SDK's envconfig or codec.py
+    reads; defaults agree."""
+    from config import settings, temporal_envconfig
     from payload_codec import codec
 
     known = set(re.findall(r'"([A-Z][A-Z0-9_]+)"', (ROOT / "config" / "settings.py").read_text()))
     from config.secret_files import SECRET_VARIABLES
 
     known |= {f"{name}_FILE" for name in SECRET_VARIABLES}
-    known |= {codec.ENV_KEYS, codec.ENV_ACTIVE_KEY}
+    known |= temporal_envconfig.STANDARD_VARIABLES | {codec.ENV_KEYS, codec.ENV_ACTIVE_KEY}
     for name in ("worker", "demo"):
         unknown = set(_env(compose, name)) - known
         assert not unknown, f"{name} sets variables settings.py never reads: {sorted(unknown)}"

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,16 +33,6 @@ class Stack:
     def cli_env(self) -> dict[str, str]:
         """What a user exports before running starter.py against this stack."""
         return {"TEMPORAL_ADDRESS": self.server.address, "TEMPORAL_TASK_QUEUE": self.task_queue}
-
-
-async def assert_eventually(
-    check: Callable[[], Awaitable[bool]], within: float = 60.0, message: str = ""
-) -> None:
-    """Poll `check` until it returns True; fail after `within` seconds."""
-    deadline = time.monotonic() + within
-    while not await check():
-        assert time.monotonic() < deadline, message or "condition not met in time"
-        await asyncio.sleep(0.3)
 
 
 @asynccontextmanager

@@ -7,9 +7,10 @@ from collections.abc import Callable
 from typing import Any
 
 from emulator.control import CustomerTenant
+from harness.polling import assert_eventually
 from tests.cli.requests import as_flags
 from tests.cli.starter_process import CliRun, run_starter
-from tests.e2e.conftest import Stack, assert_eventually
+from tests.e2e.conftest import Stack
 
 REGION = "eastus"
 
@@ -63,6 +64,8 @@ async def wait_for_status(
 
     await assert_eventually(
         check,
+        within=60,
+        interval=0.3,  # each check runs starter.py
         message=f"status never matched; last: {seen}\nworker log:\n{stack.worker.log_tail()}",
     )
     return seen

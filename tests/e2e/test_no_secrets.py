@@ -23,8 +23,9 @@ from temporalio.client import Client, WorkflowFailureError
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.exceptions import CancelledError
 
+from harness.polling import assert_eventually
 from models import QUERY_STATUS, OnboardingStatus, Stage
-from tests.e2e.conftest import Stack, assert_eventually
+from tests.e2e.conftest import Stack
 from tests.e2e.helpers import cli, prepare_customer_vault, start_onboarding
 
 # What a leaked credential looks like. The Bearer pattern needs a token-sized run of token
@@ -155,7 +156,9 @@ async def _until(
         seen[:] = [await _status(client, workflow_id)]
         return condition(seen[0])
 
-    await assert_eventually(check, message=f"{workflow_id} never got there: {seen}")
+    await assert_eventually(
+        check, within=60, interval=0.3, message=f"{workflow_id} never got there: {seen}"
+    )
     return seen[0]
 
 

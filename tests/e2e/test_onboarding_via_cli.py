@@ -6,7 +6,8 @@ import json
 from typing import Any
 
 from emulator.control import CustomerTenant
-from tests.e2e.conftest import WEBHOOK_CHANNEL, Stack, assert_eventually
+from harness.polling import assert_eventually
+from tests.e2e.conftest import WEBHOOK_CHANNEL, Stack
 from tests.e2e.helpers import (
     cli,
     des_name_for,
@@ -112,7 +113,12 @@ async def test_forgotten_role_is_reported_then_fixed(
             for m in messages
         )
 
-    await assert_eventually(customer_told, message="no attempt_failed message at the webhook sink")
+    await assert_eventually(
+        customer_told,
+        within=60,
+        interval=0.3,
+        message="no attempt_failed message at the webhook sink",
+    )
 
     shown = await cli(stack, "status", "-w", workflow_id)
     assert "KeyVaultAccessForbidden" in shown.stdout

@@ -6,9 +6,7 @@ so the emulator's own validation is what the tests exercise; see `as_des` and `a
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -31,7 +29,7 @@ from msgraph.generated.models.application import Application
 from msgraph.generated.models.federated_identity_credential import FederatedIdentityCredential
 
 from emulator.control import CustomerTenant, IsvTenant
-from emulator.runner import EmulatorProcess, RunningEmulator, start_emulator
+from emulator.runner import EmulatorProcess, RunningEmulator
 
 ARM_SCOPE = "https://management.azure.com/.default"
 GRAPH_SCOPE = "https://graph.microsoft.com/.default"
@@ -51,21 +49,6 @@ def arm_message(error: HttpResponseError) -> str:
     return message
 
 
-async def assert_eventually(check: Callable[[], Awaitable[bool]], within: float = 10.0) -> None:
-    """Poll `check` until it returns True, failing after `within` seconds."""
-    deadline = time.monotonic() + within
-    while not await check():
-        assert time.monotonic() < deadline, "condition not met in time"
-        await asyncio.sleep(0.02)
-
-
-@pytest.fixture(scope="session")
-async def emulator(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[RunningEmulator]:
-    running = await start_emulator(data_dir=tmp_path_factory.mktemp("emulator"), feature_delay=0.2)
-    yield running
-    await running.stop()
-
-
 @pytest.fixture(autouse=True)
 async def _reset_knobs(emulator: RunningEmulator) -> AsyncIterator[None]:
     await emulator.control.clear_faults()
@@ -76,16 +59,6 @@ async def _reset_knobs(emulator: RunningEmulator) -> AsyncIterator[None]:
     yield
     await emulator.control.clear_faults()
     await emulator.control.clear_operation_failures()
-
-
-@pytest.fixture
-async def isv(emulator: RunningEmulator) -> IsvTenant:
-    return await emulator.control.create_isv_tenant()
-
-
-@pytest.fixture
-async def customer(emulator: RunningEmulator) -> CustomerTenant:
-    return await emulator.control.create_customer_tenant()
 
 
 def make_credential(

@@ -8,7 +8,8 @@ from __future__ import annotations
 import pytest
 from azure.core.exceptions import ResourceNotFoundError
 
-from tests.emulator.conftest import Arm, assert_eventually
+from harness.polling import assert_eventually
+from tests.emulator.conftest import Arm
 
 FEATURE = "EncryptionAtRestWithCrossTenantKey"
 

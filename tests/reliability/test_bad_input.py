@@ -34,10 +34,11 @@ from temporalio.exceptions import ApplicationError
 
 from emulator.control import RequestRecord
 from harness.local_stack import temporal_binary
+from harness.polling import assert_eventually
 from models import NIL_GUID, ErrorType
 from tests.cli.requests import as_flags
 from tests.cli.starter_process import CliRun, run_starter
-from tests.e2e.conftest import Stack, assert_eventually, running_stack
+from tests.e2e.conftest import Stack, running_stack
 
 WORKFLOW_TYPE = "CmkOnboarding"
 # Keys of the request that `starter.py start` also takes as flags.
@@ -501,6 +502,7 @@ async def test_no_azure_call_and_nothing_created_then_a_valid_request_does_reach
     await assert_eventually(
         azure_called,
         within=30,
+        interval=0.3,
         message=f"valid request made no Azure call:\n{stack.worker.log_tail()}",
     )
     handle = client.get_workflow_handle(control_id)
@@ -509,4 +511,6 @@ async def test_no_azure_call_and_nothing_created_then_a_valid_request_does_reach
     async def closed() -> bool:
         return (await handle.describe()).status != WorkflowExecutionStatus.RUNNING
 
-    await assert_eventually(closed, within=30, message="control onboarding did not end")
+    await assert_eventually(
+        closed, within=30, interval=0.3, message="control onboarding did not end"
+    )

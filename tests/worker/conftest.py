@@ -1,4 +1,4 @@
-"""Fixtures: a real dev server and an in-process emulator with an ISV tenant, for worker.py runs."""
+"""A real dev server for worker.py runs; the emulator and tenants come from tests/conftest.py."""
 
 from __future__ import annotations
 
@@ -7,9 +7,6 @@ from collections.abc import AsyncIterator
 
 import pytest
 from temporalio.testing import WorkflowEnvironment
-
-from emulator.control import IsvTenant
-from emulator.runner import RunningEmulator, start_emulator
 
 
 @pytest.fixture(scope="session")
@@ -21,17 +18,3 @@ async def dev_server() -> AsyncIterator[WorkflowEnvironment]:
     )
     yield env
     await env.shutdown()
-
-
-@pytest.fixture(scope="session")
-async def worker_emulator(
-    tmp_path_factory: pytest.TempPathFactory,
-) -> AsyncIterator[RunningEmulator]:
-    running = await start_emulator(data_dir=tmp_path_factory.mktemp("worker-emulator"))
-    yield running
-    await running.stop()
-
-
-@pytest.fixture
-async def worker_isv(worker_emulator: RunningEmulator) -> IsvTenant:
-    return await worker_emulator.control.create_isv_tenant()

@@ -1,4 +1,5 @@
-"""Which Client.connect arguments the TEMPORAL_* variables and an envconfig profile produce.
+"""Which Client.connect arguments the SDK's standard TEMPORAL_* variables and an envconfig profile
+produce.
 
 connect_temporal() runs for real; only Client.connect is replaced, by a recorder, because a dev
 server speaks neither TLS nor API keys (tests/worker/test_profile_connects.py covers the plain
@@ -14,8 +15,8 @@ import pytest
 from temporalio.client import Client
 from temporalio.service import TLSConfig
 
-from client.connection import resolve_target
-from config.settings import SettingsError, TemporalSettings, connect_temporal
+from client.connection import connect_temporal, resolve_target
+from config.settings import SettingsError, TemporalSettings
 
 API_KEY = "cloud-api-key-0123456789"
 KEY_PEM = "-----BEGIN PRIVATE KEY-----\nc2VjcmV0LWtleS1tYXRlcmlhbA==\n-----END PRIVATE KEY-----\n"
@@ -74,9 +75,9 @@ async def test_mtls_from_variables(
         {
             "TEMPORAL_ADDRESS": "temporal.internal:7233",
             "TEMPORAL_NAMESPACE": "cmk",
-            "TEMPORAL_TLS_CERT": str(pems["cert"]),
-            "TEMPORAL_TLS_KEY": str(pems["key"]),
-            "TEMPORAL_TLS_CA": str(pems["ca"]),
+            "TEMPORAL_TLS_CLIENT_CERT_PATH": str(pems["cert"]),
+            "TEMPORAL_TLS_CLIENT_KEY_PATH": str(pems["key"]),
+            "TEMPORAL_TLS_SERVER_CA_CERT_PATH": str(pems["ca"]),
             "TEMPORAL_TLS_SERVER_NAME": "frontend.temporal.internal",
         },
         connect_calls,
@@ -91,6 +92,25 @@ async def test_mtls_from_variables(
             domain="frontend.temporal.internal",
         ),
     }
+
+
+async def test_inline_pem_and_grpc_headers_from_variables(
+    connect_calls: list[dict[str, Any]],
+) -> None:
+    """The _DATA forms carry the PEM text itself (a secret store's env injection) and
+    TEMPORAL_GRPC_META_* become headers; neither the key nor a header shows in the repr."""
+    env = {
+        "TEMPORAL_TLS_CLIENT_CERT_DATA": "-----BEGIN CERT-----\n",
+        "TEMPORAL_TLS_CLIENT_KEY_DATA": KEY_PEM,
+        "TEMPORAL_GRPC_META_X_TENANT": "grpc-meta-secret",
+    }
+    args = await _connect_args(env, connect_calls)
+    assert args["tls"] == TLSConfig(
+        client_cert=b"-----BEGIN CERT-----\n", client_private_key=KEY_PEM.encode()
+    )
+    assert args["rpc_metadata"] == {"x-tenant": "grpc-meta-secret"}
+    text = repr(TemporalSettings.from_env(env))
+    assert "c2VjcmV0LWtleS1tYXRlcmlhbA" not in text and "grpc-meta-secret" not in text
 
 
 async def test_api_key_implies_tls(connect_calls: list[dict[str, Any]]) -> None:
@@ -205,7 +225,7 @@ server_name = "profile.internal"
             "TEMPORAL_PROFILE": "prod",
             "TEMPORAL_ADDRESS": "from-env:7233",
             "TEMPORAL_API_KEY": "env-key",
-            "TEMPORAL_TLS_CA": str(other_ca),
+            "TEMPORAL_TLS_SERVER_CA_CERT_PATH": str(other_ca),
             "TEMPORAL_NAMESPACE": " ",  # blank means unset, as compose passes it
         },
         connect_calls,
@@ -272,11 +292,49 @@ authorization = "Bearer grpc-meta-secret"
             'client_key_path = "/gone/k.pem"\n',
             "client_cert_path = '/gone/c.pem' in profile 'prod'",
         ),
-        ({"TEMPORAL_TLS_CLIENT_CERT_PATH": "/c.pem"}, None, "set TEMPORAL_TLS_CERT"),
-        ({"TEMPORAL_TLS_SERVER_CA_CERT_DATA": "pem"}, None, "set TEMPORAL_TLS_CA"),
+        (
+            {"TEMPORAL_TLS_CERT": "/c.pem"},
+            None,
+            "TEMPORAL_TLS_CERT is no longer read; rename it to TEMPORAL_TLS_CLIENT_CERT_PATH",
+        ),
+        ({"TEMPORAL_TLS_KEY": "/k.pem"}, None, "rename it to TEMPORAL_TLS_CLIENT_KEY_PATH"),
+        ({"TEMPORAL_TLS_CA": "/ca.pem"}, None, "rename it to TEMPORAL_TLS_SERVER_CA_CERT_PATH"),
+        (
+            {"TEMPORAL_TLS_SERVER_CA_CERT_PATH": "/gone/ca.pem"},
+            None,
+            "TEMPORAL_TLS_SERVER_CA_CERT_PATH='/gone/ca.pem' is not a readable file",
+        ),
+        (
+            {"TEMPORAL_TLS_SERVER_CA_CERT_PATH": "{ca}", "TEMPORAL_TLS_SERVER_CA_CERT_DATA": "x"},
+            None,
+            "TEMPORAL_TLS_SERVER_CA_CERT_PATH and TEMPORAL_TLS_SERVER_CA_CERT_DATA; unset one",
+        ),
+        (
+            {"TEMPORAL_TLS_CLIENT_CERT": "/c.pem"},
+            None,
+            "TEMPORAL_TLS_CLIENT_CERT is not a Temporal SDK variable and would be ignored",
+        ),
         ({"TEMPORAL_TLS": "maybe"}, None, "TEMPORAL_TLS='maybe'"),
-        ({"TEMPORAL_TLS": "false", "TEMPORAL_TLS_CA": "{ca}"}, None, "TLS is off"),
-        ({"TEMPORAL_TLS_KEY": "{ca}"}, None, "TEMPORAL_TLS_CERT is required with mTLS"),
+        (
+            {"TEMPORAL_TLS_DISABLE_HOST_VERIFICATION": "true"},
+            None,
+            "TEMPORAL_TLS_DISABLE_HOST_VERIFICATION='true' is not supported",
+        ),
+        (
+            {"TEMPORAL_TLS": "false", "TEMPORAL_TLS_SERVER_CA_CERT_PATH": "{ca}"},
+            None,
+            "TLS is off",
+        ),
+        (
+            {"TEMPORAL_TLS_CLIENT_KEY_PATH": "{ca}"},
+            None,
+            "TEMPORAL_TLS_CLIENT_CERT_PATH is required with mTLS",
+        ),
+        (
+            {"TEMPORAL_TLS_CLIENT_CERT_DATA": "pem"},
+            None,
+            "TEMPORAL_TLS_CLIENT_KEY_PATH is required with mTLS",
+        ),
     ],
 )
 def test_bad_connection_settings_say_what_to_fix(

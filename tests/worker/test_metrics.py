@@ -18,6 +18,9 @@ from harness.local_stack import DevServer, WorkerProcess, free_port, worker_env
 from tests.cli.requests import as_flags
 from tests.cli.starter_process import run_starter
 
+# A worker.py subprocess against a real dev server, scraped over HTTP.
+pytestmark = pytest.mark.slow
+
 # Metrics the README's Operations section tells operators to watch; each must really exist.
 # Most appear only once the worker has run tasks, hence the onboarding before the scrape.
 EXPECTED_METRICS = (
@@ -61,8 +64,8 @@ async def _scrape(url: str, worker: WorkerProcess, within: float = 30.0) -> str:
 
 async def test_worker_exports_temporal_sdk_metrics(
     server: DevServer,
-    worker_emulator: RunningEmulator,
-    worker_isv: IsvTenant,
+    emulator: RunningEmulator,
+    isv: IsvTenant,
     tmp_path: Path,
 ) -> None:
     """The real Temporal metric names are served, labelled with this worker's task queues."""
@@ -71,9 +74,9 @@ async def test_worker_exports_temporal_sdk_metrics(
     env = worker_env(
         server.address,
         task_queue,
-        worker_isv,
-        worker_emulator.url,
-        worker_emulator.ca_path,
+        isv,
+        emulator.url,
+        emulator.ca_path,
         extra={"METRICS_PORT": str(port)},
     )
     worker = WorkerProcess(env, tmp_path / "worker.log")
@@ -81,7 +84,7 @@ async def test_worker_exports_temporal_sdk_metrics(
     cli_env = {"TEMPORAL_ADDRESS": server.address, "TEMPORAL_TASK_QUEUE": task_queue}
     try:
         # A real onboarding up to the customer hand-off: workflow tasks and Azure activities.
-        started = await run_starter("start", *as_flags(_request(worker_isv)), env=cli_env)
+        started = await run_starter("start", *as_flags(_request(isv)), env=cli_env)
         assert started.code == 0, started.stderr
         text = await _scrape(f"http://127.0.0.1:{port}/metrics", worker)
     finally:

@@ -12,9 +12,12 @@ import pytest
 from emulator.control import IsvTenant
 from emulator.runner import RunningEmulator
 from harness.local_stack import DevServer, WorkerProcess, worker_env
+from harness.polling import assert_eventually
 from tests.cli.requests import as_flags
 from tests.cli.starter_process import run_starter
-from tests.e2e.conftest import assert_eventually
+
+# Its own dev server, worker.py and starter.py subprocesses.
+pytestmark = pytest.mark.slow
 
 # The dev server ignores the API key header; sending one proves the key travels with the
 # profile and lets the test check it never reaches a log.
@@ -50,15 +53,15 @@ disabled = true
 
 async def test_worker_and_starter_connect_through_a_profile(
     server: DevServer,
-    worker_emulator: RunningEmulator,
-    worker_isv: IsvTenant,
+    emulator: RunningEmulator,
+    isv: IsvTenant,
     tmp_path: Path,
 ) -> None:
     """The starter starts an onboarding and the worker runs it to the customer hand-off, both
     configured only by the profile; the API key from the profile is in neither's output."""
     task_queue = f"profile-{uuid.uuid4().hex[:8]}"
     profile = _profile_env(server, tmp_path)
-    env = worker_env("unused", task_queue, worker_isv, worker_emulator.url, worker_emulator.ca_path)
+    env = worker_env("unused", task_queue, isv, emulator.url, emulator.ca_path)
     for name in ("TEMPORAL_ADDRESS", "TEMPORAL_NAMESPACE"):
         env.pop(name)
     worker = WorkerProcess(env | profile, tmp_path / "worker.log")
@@ -69,8 +72,8 @@ async def test_worker_and_starter_connect_through_a_profile(
         fields = {
             "customer_tenant_id": str(uuid.uuid4()),
             "customer_name": "Contoso",
-            "isv_tenant_id": worker_isv.tenant_id,
-            "subscription_id": worker_isv.subscription_id,
+            "isv_tenant_id": isv.tenant_id,
+            "subscription_id": isv.subscription_id,
             "resource_group": "cmk-rg",
             "region": "eastus",
             "des_name": "profile-des",
@@ -87,7 +90,10 @@ async def test_worker_and_starter_connect_through_a_profile(
             return bool(json.loads(status.stdout)["stage"] == "awaiting-customer")
 
         await assert_eventually(
-            waits_for_customer, message=f"never reached the hand-off:\n{worker.log_tail()}"
+            waits_for_customer,
+            within=60,
+            interval=0.3,  # each check runs starter.py
+            message=f"never reached the hand-off:\n{worker.log_tail()}",
         )
     finally:
         worker.stop()

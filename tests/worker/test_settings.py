@@ -34,9 +34,9 @@ def test_mtls_reads_certificate_files(tmp_path: Path) -> None:
         (tmp_path / name).write_text(f"-----BEGIN {name}-----")
     settings = TemporalSettings.from_env(
         {
-            "TEMPORAL_TLS_CERT": str(tmp_path / "cert.pem"),
-            "TEMPORAL_TLS_KEY": str(tmp_path / "key.pem"),
-            "TEMPORAL_TLS_CA": str(tmp_path / "ca.pem"),
+            "TEMPORAL_TLS_CLIENT_CERT_PATH": str(tmp_path / "cert.pem"),
+            "TEMPORAL_TLS_CLIENT_KEY_PATH": str(tmp_path / "key.pem"),
+            "TEMPORAL_TLS_SERVER_CA_CERT_PATH": str(tmp_path / "ca.pem"),
             "TEMPORAL_TLS_SERVER_NAME": "temporal.internal",
         }
     )
@@ -49,7 +49,10 @@ def test_mtls_reads_certificate_files(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("env", "variable"),
     [
-        ({"TEMPORAL_TLS_CERT": "/nonexistent/cert.pem"}, "TEMPORAL_TLS_CERT"),
+        (
+            {"TEMPORAL_TLS_CLIENT_CERT_PATH": "/nonexistent/cert.pem"},
+            "TEMPORAL_TLS_CLIENT_CERT_PATH",
+        ),
         ({"AZURE_MODE": "cloud"}, "AZURE_MODE"),
         ({"AZURE_MODE": "emulator"}, "EMULATOR_URL"),
         ({"AZURE_MODE": "emulator", "EMULATOR_URL": "http://127.0.0.1:9"}, "EMULATOR_URL"),
@@ -70,10 +73,10 @@ def test_bad_values_name_the_variable(env: dict[str, str], variable: str) -> Non
 
 
 def test_cert_without_key_names_the_missing_one(tmp_path: Path) -> None:
-    """mTLS needs both halves: a cert alone names TEMPORAL_TLS_KEY."""
+    """mTLS needs both halves: a cert alone names TEMPORAL_TLS_CLIENT_KEY_PATH."""
     (tmp_path / "cert.pem").write_text("x")
-    with pytest.raises(SettingsError, match="TEMPORAL_TLS_KEY"):
-        TemporalSettings.from_env({"TEMPORAL_TLS_CERT": str(tmp_path / "cert.pem")})
+    with pytest.raises(SettingsError, match="TEMPORAL_TLS_CLIENT_KEY_PATH is required"):
+        TemporalSettings.from_env({"TEMPORAL_TLS_CLIENT_CERT_PATH": str(tmp_path / "cert.pem")})
 
 
 def test_emulator_mode_needs_the_isv_credentials(tmp_path: Path) -> None:

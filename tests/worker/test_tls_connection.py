@@ -21,8 +21,12 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from temporalio.testing import WorkflowEnvironment
 
-from config.settings import TemporalSettings, connect_temporal
+from client.connection import connect_temporal
+from config.settings import TemporalSettings
 from emulator.tls import CA_FILE, CA_KEY_FILE, ensure_certificates, server_ssl_context
+
+# A real dev server behind a TLS proxy.
+pytestmark = pytest.mark.slow
 
 
 def _issue_client_cert(certs: Path) -> tuple[Path, Path]:
@@ -87,15 +91,16 @@ async def mtls_proxy(
 
 
 async def test_mtls_settings_complete_a_real_handshake(mtls_proxy: tuple[str, Path]) -> None:
-    """Cert, key, CA and server name from TEMPORAL_TLS_* reach a TLS server that checks them."""
+    """Cert, key, CA and server name from the standard TEMPORAL_TLS_* variables reach a TLS
+    server that checks them."""
     address, certs = mtls_proxy
     cert, key = _issue_client_cert(certs)
     settings = TemporalSettings.from_env(
         {
             "TEMPORAL_ADDRESS": address,
-            "TEMPORAL_TLS_CERT": str(cert),
-            "TEMPORAL_TLS_KEY": str(key),
-            "TEMPORAL_TLS_CA": str(certs / CA_FILE),
+            "TEMPORAL_TLS_CLIENT_CERT_PATH": str(cert),
+            "TEMPORAL_TLS_CLIENT_KEY_PATH": str(key),
+            "TEMPORAL_TLS_SERVER_CA_CERT_PATH": str(certs / CA_FILE),
             "TEMPORAL_TLS_SERVER_NAME": "localhost",
         }
     )
@@ -110,7 +115,7 @@ async def test_mtls_without_a_client_certificate_is_refused(
     above passes because of the certificate, not because the proxy lets anything through."""
     address, certs = mtls_proxy
     settings = TemporalSettings.from_env(
-        {"TEMPORAL_ADDRESS": address, "TEMPORAL_TLS_CA": str(certs / CA_FILE)}
+        {"TEMPORAL_ADDRESS": address, "TEMPORAL_TLS_SERVER_CA_CERT_PATH": str(certs / CA_FILE)}
     )
     with pytest.raises(RuntimeError):
         client = await connect_temporal(settings)

@@ -12,6 +12,7 @@ import time
 import uuid
 from pathlib import Path
 
+import pytest
 from temporalio.api.enums.v1 import TaskQueueType
 from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
@@ -20,6 +21,9 @@ from temporalio.testing import WorkflowEnvironment
 
 from emulator.control import IsvTenant
 from emulator.runner import RunningEmulator
+
+# worker.py subprocesses against a real dev server.
+pytestmark = pytest.mark.slow
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -70,8 +74,8 @@ async def _wait_for_pollers(
 
 async def test_worker_polls_and_exits_cleanly_on_sigterm(
     dev_server: WorkflowEnvironment,
-    worker_emulator: RunningEmulator,
-    worker_isv: IsvTenant,
+    emulator: RunningEmulator,
+    isv: IsvTenant,
     tmp_path: Path,
 ) -> None:
     """worker.py polls workflow and activity tasks, logs one startup line, exits 0 on SIGTERM."""
@@ -82,7 +86,7 @@ async def test_worker_polls_and_exits_cleanly_on_sigterm(
         process = subprocess.Popen(  # noqa: ASYNC220 - returns at once; waits run in a thread
             [sys.executable, str(REPO_ROOT / "worker.py")],
             cwd=REPO_ROOT,
-            env=_env(address, task_queue, worker_isv, worker_emulator),
+            env=_env(address, task_queue, isv, emulator),
             stdout=log,
             stderr=subprocess.STDOUT,
         )
@@ -101,7 +105,7 @@ async def test_worker_polls_and_exits_cleanly_on_sigterm(
     assert started[0]["task_queue"] == task_queue
     assert started[0]["namespace"] == "default" and started[0]["azure_mode"] == "emulator"
     assert any(line["event"] == "worker stopped" for line in lines)
-    assert worker_isv.client_secret not in log_path.read_text()
+    assert isv.client_secret not in log_path.read_text()
 
 
 def test_bad_setting_exits_2_with_one_line_naming_the_variable() -> None:

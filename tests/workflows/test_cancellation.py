@@ -9,10 +9,11 @@ from temporalio.client import WorkflowFailureError
 from temporalio.exceptions import ApplicationError, CancelledError
 from temporalio.testing import WorkflowEnvironment
 
+from harness.fake_azure import FakeAzure
+from harness.fake_onboarding import KEY_URL, Onboarding, running
+from harness.polling import assert_eventually
 from models import ActivityName as A
 from models import ErrorType, Stage
-from tests.workflows.conftest import KEY_URL, Onboarding, assert_eventually, running
-from tests.workflows.fake_azure import FakeAzure
 from workflows import plan
 from workflows.onboarding import CmkOnboardingWorkflow  # noqa: F401  (documents the subject)
 

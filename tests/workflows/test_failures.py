@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 
 from temporalio.exceptions import ActivityError, ApplicationError, RetryState
 
+from harness.fake_azure import ISSUES, customer_error
+from harness.fake_onboarding import KEY_URL, make_request
 from models import Attempt, ErrorType, Stage, parse_request
-from tests.workflows.conftest import KEY_URL, make_request
-from tests.workflows.fake_azure import ISSUES, customer_error
 from workflows import failures
 
 

@@ -13,17 +13,11 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 
+from harness.fake_azure import ISSUES, FakeAzure
+from harness.fake_onboarding import CUSTOMER_TENANT, FIXED_KEY_URL, KEY_URL, Onboarding, running
+from harness.polling import assert_eventually
 from models import ActivityName as A
 from models import CustomerSetupComplete, ErrorType, Stage
-from tests.workflows.conftest import (
-    CUSTOMER_TENANT,
-    FIXED_KEY_URL,
-    KEY_URL,
-    Onboarding,
-    assert_eventually,
-    running,
-)
-from tests.workflows.fake_azure import ISSUES, FakeAzure
 from workflows import WORKFLOWS, CmkOnboardingWorkflow
 
 SUBMIT = CmkOnboardingWorkflow.submit_customer_setup

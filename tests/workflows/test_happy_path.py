@@ -9,10 +9,10 @@ from temporalio.client import WorkflowFailureError
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
+from harness.fake_azure import FakeAzure, throttled
+from harness.fake_onboarding import KEY_URL, running
 from models import ActivityName as A
 from models import ErrorType, OnboardingResult
-from tests.workflows.conftest import KEY_URL, running
-from tests.workflows.fake_azure import FakeAzure, throttled
 from workflows import CmkOnboardingWorkflow
 
 

@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
+from harness.fake_onboarding import CUSTOMER_TENANT, KEY_URL, make_request
 from models import DEFAULT_POLICY, CustomerSetupComplete, OnboardingStatus, Stage, parse_request
-from tests.workflows.conftest import CUSTOMER_TENANT, KEY_URL, make_request
 from workflows.instructions import build_instructions, current_details
 from workflows.submissions import SubmissionRejected, parse_submission
 

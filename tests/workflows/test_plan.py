@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from harness.fake_onboarding import CUSTOMER_TENANT, ISV_TENANT, KEY_URL, make_request
 from models import (
     ApplicationRef,
     EncryptionSetRef,
@@ -12,7 +13,6 @@ from models import (
 from models import (
     TestDiskRef as DiskRef,
 )
-from tests.workflows.conftest import CUSTOMER_TENANT, ISV_TENANT, KEY_URL, make_request
 from workflows import plan
 
 APP = ApplicationRef(object_id="obj-1", app_id="app-1", created=True)

@@ -7,6 +7,9 @@ from temporalio.client import WorkflowFailureError, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
+from harness.fake_azure import FakeAzure
+from harness.fake_onboarding import CUSTOMER_TENANT, KEY_URL, running
+from harness.polling import assert_eventually
 from models import (
     DEFAULT_POLICY,
     ErrorType,
@@ -17,8 +20,6 @@ from models import (
     narrow_policy,
 )
 from models import ActivityName as A
-from tests.workflows.conftest import CUSTOMER_TENANT, KEY_URL, assert_eventually, running
-from tests.workflows.fake_azure import FakeAzure
 from workflows import CmkOnboardingWorkflow
 from workflows.instructions import current_details
 

@@ -10,9 +10,10 @@ from temporalio.api.sdk.v1 import WorkflowMetadata
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
+from harness.fake_onboarding import CUSTOMER_TENANT, KEY_URL, running
 from harness.local_stack import dev_server_flags
+from harness.polling import assert_eventually
 from models import CustomerSetupComplete, Stage, search_attributes
-from tests.workflows.conftest import CUSTOMER_TENANT, KEY_URL, assert_eventually, running
 from workflows import CmkOnboardingWorkflow
 
 
