@@ -6,6 +6,8 @@ import pytest
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 from kiota_abstractions.api_error import APIError
 from msgraph.generated.models.application import Application
+from msgraph.generated.models.o_data_errors.main_error import MainError
+from msgraph.generated.models.o_data_errors.o_data_error import ODataError
 
 from emulator.rbac import DEFAULT_ISV_ROLES
 from tests.emulator.conftest import Arm, Chain, arm_error, arm_message, as_des, as_disk, disk_body
@@ -99,10 +101,16 @@ async def test_graph_needs_application_readwrite(emulator, isv, graph) -> None:
     with pytest.raises(APIError) as error:
         await graph.applications.post(Application(display_name="denied"))
     assert error.value.response_status_code == 403
-    assert error.value.error.code == "Authorization_RequestDenied"
-    assert error.value.error.message == "Insufficient privileges to complete the operation."
+    assert _odata(error.value).code == "Authorization_RequestDenied"
+    assert _odata(error.value).message == "Insufficient privileges to complete the operation."
     await emulator.control.set_graph_permissions(
         isv.tenant_id, isv.client_id, ["Application.ReadWrite.All"]
     )
     created = await graph.applications.post(Application(display_name="allowed"))
     assert created is not None and created.app_id
+
+
+def _odata(error: APIError) -> MainError:
+    """The Graph error body msgraph parsed into the ODataError it raised."""
+    assert isinstance(error, ODataError) and error.error is not None, error
+    return error.error
