@@ -23,6 +23,7 @@ from activities.keep_alive import HeartbeatWhileRunning
 from config.logging_setup import configure_logging
 from config.settings import SettingsError, WorkerSettings, connect_temporal
 from workflows import WORKFLOWS
+from workflows.sandbox import sandboxed_runner
 from workflows.task_queues import azure_writes_task_queue
 
 EXIT_BAD_SETTINGS = 2
@@ -79,9 +80,7 @@ def build_workers(
         "graceful_shutdown_timeout": GRACEFUL_SHUTDOWN,
         "interceptors": [HeartbeatWhileRunning()],
     }
-    workflow_options: dict[str, Any] = {}
-    if not settings.workflow_sandbox:
-        workflow_options["workflow_runner"] = UnsandboxedWorkflowRunner()
+    runner = sandboxed_runner() if settings.workflow_sandbox else UnsandboxedWorkflowRunner()
     writes_options: dict[str, Any] = {}
     if settings.azure_writes_per_second is not None:
         writes_options["max_task_queue_activities_per_second"] = settings.azure_writes_per_second
@@ -92,7 +91,7 @@ def build_workers(
             workflows=WORKFLOWS,
             max_concurrent_workflow_tasks=settings.max_concurrent_workflow_tasks,
             max_cached_workflows=settings.max_cached_workflows,
-            **workflow_options,
+            workflow_runner=runner,
             **common,
         ),
         Worker(client, task_queue=azure_writes_task_queue(task_queue), **common, **writes_options),
