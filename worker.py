@@ -29,6 +29,7 @@ from config.policy import policy_from_env
 from config.secret_files import with_secret_files
 from config.settings import SettingsError, WorkerSettings
 from workflows import WORKFLOWS
+from workflows.sandbox import sandboxed_runner
 from workflows.task_queues import azure_writes_task_queue
 
 EXIT_BAD_SETTINGS = 2
@@ -89,9 +90,7 @@ def build_workers(
         "graceful_shutdown_timeout": GRACEFUL_SHUTDOWN,
         "interceptors": [HeartbeatWhileRunning()],
     }
-    workflow_options: dict[str, Any] = {}
-    if not settings.workflow_sandbox:
-        workflow_options["workflow_runner"] = UnsandboxedWorkflowRunner()
+    runner = sandboxed_runner() if settings.workflow_sandbox else UnsandboxedWorkflowRunner()
     writes_options: dict[str, Any] = {}
     if settings.azure_writes_per_second is not None:
         writes_options["max_task_queue_activities_per_second"] = settings.azure_writes_per_second
@@ -102,7 +101,7 @@ def build_workers(
             workflows=WORKFLOWS,
             max_concurrent_workflow_tasks=settings.max_concurrent_workflow_tasks,
             max_cached_workflows=settings.max_cached_workflows,
-            **workflow_options,
+            workflow_runner=runner,
             **common,
         ),
         Worker(client, task_queue=azure_writes_task_queue(task_queue), **common, **writes_options),
