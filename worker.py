@@ -22,6 +22,7 @@ from activities.azure_clients import AzureClients
 from activities.keep_alive import HeartbeatWhileRunning
 from config.logging_setup import configure_logging
 from config.settings import SettingsError, WorkerSettings, connect_temporal
+from customer_page.settings import LinkIssuer
 from workflows import WORKFLOWS
 from workflows.task_queues import azure_writes_task_queue
 
@@ -48,7 +49,7 @@ def build_runtime(settings: WorkerSettings) -> Runtime | None:
     return Runtime(telemetry=TelemetryConfig(metrics=metrics))
 
 
-async def run(settings: WorkerSettings) -> int:
+async def run(settings: WorkerSettings, setup_links: LinkIssuer | None = None) -> int:
     temporal = settings.temporal
     runtime = build_runtime(settings)
     try:
@@ -59,7 +60,8 @@ async def run(settings: WorkerSettings) -> int:
     notifier = build_notifier(settings)
     try:
         async with AzureClients(settings.azure) as clients:
-            workers = build_workers(client, settings, build_activities(clients, notifier))
+            activities = build_activities(clients, notifier, setup_links=setup_links)
+            workers = build_workers(client, settings, activities)
             await _run_until_signalled(workers, settings)
     finally:
         await notifier.aclose()
@@ -134,11 +136,15 @@ async def _run_until_signalled(workers: list[Worker], settings: WorkerSettings) 
 def main() -> int:
     try:
         settings = WorkerSettings.from_env()
+        # Set: notifications carry signed customer page links instead of CLI replies.
+        setup_links = LinkIssuer.from_env()
     except SettingsError as error:
         print(f"worker.py: {error}", file=sys.stderr)
         return EXIT_BAD_SETTINGS
     configure_logging(settings.log_format)
-    return asyncio.run(run(settings))
+    if setup_links is not None:
+        log.info("customer page links on", base_url=setup_links.base_url, ttl=str(setup_links.ttl))
+    return asyncio.run(run(settings, setup_links))
 
 
 if __name__ == "__main__":

@@ -14,11 +14,21 @@ from activities.encryption import EncryptionActivities
 from activities.features import FeatureActivities
 from activities.graph_apps import GraphActivities
 from activities.identity import ManagedIdentityActivities
-from activities.notify import LogNotifier, Notifier, NotifierActivities, WebhookNotifier
+from activities.notify import (
+    LogNotifier,
+    Notifier,
+    NotifierActivities,
+    SetupLinks,
+    WebhookNotifier,
+)
 
 
 def build_activities(
-    clients: AzureClients, notifier: Notifier, *, poll_seconds: float | None = None
+    clients: AzureClients,
+    notifier: Notifier,
+    *,
+    poll_seconds: float | None = None,
+    setup_links: SetupLinks | None = None,
 ) -> list[Callable[..., Any]]:
     """Every activity as a bound method, each registered under its models.ActivityName."""
     features = FeatureActivities(clients.features, clients.resources)
@@ -29,7 +39,7 @@ def build_activities(
         if poll_seconds is not None
         else EncryptionActivities(clients.resources)
     )
-    notify = NotifierActivities(notifier)
+    notify = NotifierActivities(notifier, setup_links)
     return [
         features.get_feature,
         features.register_feature,
@@ -58,6 +68,7 @@ __all__ = [
     "ManagedIdentityActivities",
     "Notifier",
     "NotifierActivities",
+    "SetupLinks",
     "WebhookNotifier",
     "build_activities",
 ]

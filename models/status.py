@@ -27,6 +27,14 @@ class CustomerNotification(Strict):
     reason: str | None = None
     fix: str | None = None
     reminder_number: int | None = None
+    # Set only inside the notify activity, at send time: the signed link never enters history.
+    setup_page_url: str | None = None
+
+
+class NotificationReceipt(Strict):
+    """What the notify activity reports back: whether the customer got a setup page link."""
+
+    setup_page_link: bool = False
 
 
 class Attempt(Strict):
@@ -73,6 +81,8 @@ class OnboardingStatus(BaseModel):
     last_failure: str | None = None
     deadline: datetime | None = None
     rejected_submissions: list[RejectedSubmission] = []
+    # A setup page link went out with a notification; the link itself is never kept here.
+    setup_page_link_sent: bool = False
 
 
 class OnboardingResult(Strict):

@@ -18,6 +18,8 @@ VAULT_PLACEHOLDER = "<vault-name>"
 RESOURCE_GROUP_PLACEHOLDER = "<customer-resource-group>"
 KEY_PLACEHOLDER = "<key-name>"
 KEY_URL_FORMAT = "https://<vault-name>.vault.azure.net/keys/<key-name>[/<version>]"
+# The markdown's last step; with_setup_page_link() replaces it from here on.
+REPLY_STEP = "3. Send back the key URL"
 
 
 def consent_url(customer_tenant_id: str, app_id: str) -> str:
@@ -77,7 +79,7 @@ def _instructions_markdown(
         " as the encrypted disks), an RSA key of 2048, 3072 or 4096 bits, and give the application"
         f' the role "{ROLE_NAME}" (`{KEY_VAULT_CRYPTO_SERVICE_ENCRYPTION_USER}`) on the vault.\n\n'
         f"```sh\n{shell}\n```\n\n"
-        f"3. Send back the key URL (`{KEY_URL_FORMAT}`):\n\n"
+        f"{REPLY_STEP} (`{KEY_URL_FORMAT}`):\n\n"
         f"```sh\n{starter}\n{signal}\n```\n"
     )
 
@@ -106,7 +108,27 @@ def current_details(status: OnboardingStatus) -> str:
         lines.append(f"**Attempts:** {len(status.attempts)}")
     if status.last_failure:
         lines.append(f"**Last failure:** {status.last_failure}")
+    if status.setup_page_link_sent:
+        lines.append(
+            "**Setup page:** a signed link was sent to the customer"
+            f" (a new one: `starter.py link -w {status.workflow_id}`)"
+        )
     if status.stage == Stage.AWAITING_CUSTOMER and status.instructions is not None:
         lines.append("")
         lines.append(status.instructions.markdown)
     return "\n\n".join(lines)
+
+
+def with_setup_page_link(instructions: CustomerInstructions, url: str) -> CustomerInstructions:
+    """The same instructions, replying through the customer's setup page instead of the CLI.
+
+    Called by the notify activity at send time, so the signed link never reaches history.
+    """
+    head, found, _ = instructions.markdown.partition(REPLY_STEP)
+    reply = (
+        f"{REPLY_STEP} (`{KEY_URL_FORMAT}`) on your setup page; it shows the status and the"
+        f" result of each attempt, and needs no account:\n\n{url}\n\n"
+        "The link is personal to this onboarding and expires; do not forward it.\n"
+    )
+    markdown = (head if found else instructions.markdown + "\n\n") + reply
+    return instructions.model_copy(update={"markdown": markdown})

@@ -20,6 +20,7 @@ from models import (
     FederatedCredentialSpec,
     ManagedIdentityRef,
     ManagedIdentitySpec,
+    NotificationReceipt,
     ProviderRef,
     ResourceRef,
     TestDiskRef,
@@ -204,10 +205,12 @@ async def delete(name: ActivityName, resource_id: str, what: str) -> object:
     )
 
 
-async def notify(notification: CustomerNotification) -> None:
-    await workflow.execute_activity(
+async def notify(notification: CustomerNotification) -> NotificationReceipt | None:
+    """None from histories recorded before the activity returned a receipt."""
+    return await workflow.execute_activity(
         ActivityName.NOTIFY_CUSTOMER,
         notification,
+        result_type=NotificationReceipt | None,  # type: ignore[arg-type]
         start_to_close_timeout=options.NOTIFY_TIMEOUT,
         retry_policy=options.NOTIFY_RETRY,
         cancellation_type=_WAIT,
