@@ -63,7 +63,7 @@ def main() -> int:
     except SettingsError as error:
         print(f"customer_page: {error}", file=sys.stderr)
         return EXIT_BAD_SETTINGS
-    configure_logging("auto")
+    configure_logging(settings.log_format)
     try:
         asyncio.run(serve(settings))
     except OnboardingClientError as error:

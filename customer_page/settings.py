@@ -15,9 +15,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from typing import cast
 from urllib.parse import urlsplit
 
-from config.settings import SettingsError
+from config.settings import LogFormat, SettingsError
 from customer_page.links import LinkSigner, page_url, parse_ttl
 
 DEFAULT_HOST = "127.0.0.1"
@@ -92,6 +93,13 @@ def _path(env: Mapping[str, str], name: str) -> Path | None:
     return Path(raw) if raw else None
 
 
+def _log_format(env: Mapping[str, str]) -> LogFormat:
+    raw = _get(env, "LOG_FORMAT") or "auto"
+    if raw not in ("auto", "json", "console"):
+        raise SettingsError(f"LOG_FORMAT: '{raw}' is not one of auto, json, console")
+    return cast(LogFormat, raw)
+
+
 @dataclass(frozen=True, kw_only=True)
 class LinkIssuer:
     """Makes customer links; held by the worker's notifier and by `starter.py link`."""
@@ -135,6 +143,7 @@ class PageSettings:
     port: int = DEFAULT_PORT
     revocations_file: Path | None = None
     submissions_per_minute: int = DEFAULT_SUBMISSIONS_PER_MINUTE
+    log_format: LogFormat = "auto"
 
     @property
     def secure_cookies(self) -> bool:
@@ -157,4 +166,5 @@ class PageSettings:
                 low=1,
                 high=600,
             ),
+            log_format=_log_format(env),
         )
