@@ -21,7 +21,8 @@ COPY . .
 
 FROM ${PYTHON_IMAGE}
 RUN groupadd --system --gid 10001 cmk \
-    && useradd --system --uid 10001 --gid cmk --home-dir /app --shell /usr/sbin/nologin cmk
+    && useradd --system --uid 10001 --gid cmk --home-dir /app --shell /usr/sbin/nologin cmk \
+    && install -d -o cmk -g cmk /var/lib/customer-page
 WORKDIR /app
 COPY --from=build --chown=cmk:cmk /app /app
 ENV PATH=/app/.venv/bin:$PATH \

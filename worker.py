@@ -28,6 +28,7 @@ from config.logging_setup import configure_logging
 from config.policy import policy_from_env
 from config.secret_files import with_secret_files
 from config.settings import SettingsError, WorkerSettings
+from customer_page.settings import LinkIssuer
 from workflows import WORKFLOWS
 from workflows.sandbox import sandboxed_runner
 from workflows.task_queues import azure_writes_task_queue
@@ -57,7 +58,7 @@ def build_runtime(settings: WorkerSettings) -> Runtime | None:
     return Runtime(telemetry=TelemetryConfig(metrics=metrics))
 
 
-async def run(settings: WorkerSettings) -> int:
+async def run(settings: WorkerSettings, setup_links: LinkIssuer | None = None) -> int:
     temporal = settings.temporal
     runtime = build_runtime(settings)
     try:
@@ -68,7 +69,9 @@ async def run(settings: WorkerSettings) -> int:
     notifier = build_notifier(settings)
     try:
         async with AzureClients(settings.azure) as clients:
-            activities = build_activities(clients, notifier, policy=policy_from_env(os.environ))
+            activities = build_activities(
+                clients, notifier, policy=policy_from_env(os.environ), setup_links=setup_links
+            )
             workers = build_workers(client, settings, activities)
             await _run_until_signalled(workers, settings)
     finally:
@@ -161,11 +164,15 @@ def main() -> int:
         os.environ.update(with_secret_files(os.environ))
         settings = WorkerSettings.from_env()
         policy_from_env(os.environ)  # a bad policy file stops the worker here, not mid-start
+        # Set: notifications carry signed customer page links instead of CLI replies.
+        setup_links = LinkIssuer.from_env()
     except SettingsError as error:
         print(f"worker.py: {error}", file=sys.stderr)
         return EXIT_BAD_SETTINGS
     configure_logging(settings.log_format)
-    return asyncio.run(run(settings))
+    if setup_links is not None:
+        log.info("customer page links on", base_url=setup_links.base_url, ttl=str(setup_links.ttl))
+    return asyncio.run(run(settings, setup_links))
 
 
 if __name__ == "__main__":

@@ -15,7 +15,13 @@ from activities.features import FeatureActivities
 from activities.graph_apps import GraphActivities
 from activities.identity import ManagedIdentityActivities
 from activities.key_vault_tenant import KeyVaultTenantActivities
-from activities.notify import LogNotifier, Notifier, NotifierActivities, WebhookNotifier
+from activities.notify import (
+    LogNotifier,
+    Notifier,
+    NotifierActivities,
+    SetupLinks,
+    WebhookNotifier,
+)
 from activities.policy import PolicyActivities
 from models import DEFAULT_POLICY, Policy
 
@@ -26,6 +32,7 @@ def build_activities(
     *,
     poll_seconds: float | None = None,
     policy: Policy = DEFAULT_POLICY,
+    setup_links: SetupLinks | None = None,
 ) -> list[Callable[..., Any]]:
     """Every activity as a bound method, each registered under its models.ActivityName."""
     features = FeatureActivities(clients.features, clients.resources)
@@ -36,7 +43,7 @@ def build_activities(
         if poll_seconds is not None
         else EncryptionActivities(clients.resources)
     )
-    notify = NotifierActivities(notifier)
+    notify = NotifierActivities(notifier, setup_links)
     key_vault = KeyVaultTenantActivities(clients.key_vault)
     policies = PolicyActivities(policy)
     return [
@@ -71,6 +78,7 @@ __all__ = [
     "Notifier",
     "NotifierActivities",
     "PolicyActivities",
+    "SetupLinks",
     "WebhookNotifier",
     "build_activities",
 ]

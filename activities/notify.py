@@ -1,4 +1,8 @@
-"""Tell the customer what to do: a structured log line by default, or a JSON webhook."""
+"""Tell the customer what to do: a structured log line by default, or a JSON webhook.
+
+With the customer page configured, notifications that ask the customer to act carry a signed
+setup page link, added here at send time so that neither the link nor the secret reaches history.
+"""
 
 from __future__ import annotations
 
@@ -12,9 +16,20 @@ import structlog
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from models import ActivityName, CustomerNotification, ErrorType
+from models import ActivityName, CustomerNotification, ErrorType, NotificationReceipt
+from models.reply_step import with_setup_page_link
 
 WEBHOOK_TIMEOUT = 10.0
+
+
+# The kinds that ask the customer to do something, and so get a link to do it with.
+KINDS_WITH_SETUP_LINK = frozenset({"instructions", "reminder", "attempt_failed"})
+
+
+class SetupLinks(Protocol):
+    """Issues a customer's setup page link (customer_page.settings.LinkIssuer)."""
+
+    def link_for(self, workflow_id: str) -> str: ...
 
 
 class Notifier(Protocol):
@@ -42,6 +57,8 @@ class LogNotifier:
             reminder_number=notification.reminder_number,
             consent_url=instructions.consent_url if instructions else None,
             commands=list(instructions.commands) if instructions else None,
+            # The link is a credential: logs say that one went out, `starter.py link` makes one.
+            setup_page_link=notification.setup_page_url is not None,
         )
 
     async def aclose(self) -> None:
@@ -88,9 +105,25 @@ class WebhookNotifier:
 
 
 class NotifierActivities:
-    def __init__(self, notifier: Notifier) -> None:
+    def __init__(self, notifier: Notifier, setup_links: SetupLinks | None = None) -> None:
         self._notifier = notifier
+        self._setup_links = setup_links
 
     @activity.defn(name=ActivityName.NOTIFY_CUSTOMER)
-    async def notify_customer(self, notification: CustomerNotification) -> None:
-        await self._notifier.send(notification)
+    async def notify_customer(self, notification: CustomerNotification) -> NotificationReceipt:
+        if self._setup_links is None or notification.kind not in KINDS_WITH_SETUP_LINK:
+            await self._notifier.send(notification)
+            return NotificationReceipt(setup_page_link=False)
+        url = self._setup_links.link_for(notification.workflow_id)
+        instructions = notification.instructions
+        await self._notifier.send(
+            notification.model_copy(
+                update={
+                    "setup_page_url": url,
+                    "instructions": with_setup_page_link(instructions, url)
+                    if instructions
+                    else None,
+                }
+            )
+        )
+        return NotificationReceipt(setup_page_link=True)

@@ -6,12 +6,14 @@ import asyncio
 import json
 import sys
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from temporalio.client import WorkflowExecutionStatus
 from temporalio.service import RPCError, RPCStatusCode
 
 from cli.errors import EXIT_CODES_HELP, CliError, ExitCode, exit_code_for
@@ -24,9 +26,13 @@ from client.connection import (
     DEFAULT_TASK_QUEUE,
     TemporalTarget,
     connect,
+    existing_workflow,
     resolve_target,
 )
 from client.errors import OnboardingClientError
+from customer_page.links import parse_ttl
+from customer_page.revocation import revoke as revoke_links
+from customer_page.settings import LinkIssuer
 from models import CustomerSetupComplete, OnboardingStatus, Stage, key_url_problem
 
 app = typer.Typer(
@@ -277,6 +283,51 @@ def instructions(
         sys.stdout.write(current.instructions.model_dump_json(indent=2) + "\n")
     else:
         render_instructions(current, out)
+
+
+@app.command(epilog=EXIT_CODES_HELP)
+def link(
+    ctx: typer.Context,
+    workflow_id: WorkflowIdOption,
+    ttl: Annotated[str, typer.Option(help="How long the link works: 14d, 12h, 30m ...")] = "14d",
+    revoke: Annotated[
+        bool,
+        typer.Option(
+            "--revoke", help="First revoke every earlier link of this onboarding (leaked link)."
+        ),
+    ] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Print the customer's signed setup page link (needs CUSTOMER_PAGE_URL and _SECRET)."""
+    target = target_of(ctx)
+    try:
+        duration = parse_ttl(ttl)
+        issuer = LinkIssuer.from_env()
+    except ValueError as error:  # SettingsError included
+        err.print(f"error: {error}", markup=False, soft_wrap=True)
+        raise typer.Exit(ExitCode.BAD_INPUT) from None
+    if issuer is None or (revoke and issuer.revocations_file is None):
+        missing = "CUSTOMER_PAGE_URL" if issuer is None else "CUSTOMER_PAGE_REVOCATIONS_FILE"
+        err.print(f"error: {missing} is not set; see README, 'Customer page'", soft_wrap=True)
+        raise typer.Exit(ExitCode.BAD_INPUT)
+
+    async def work() -> None:
+        client = await connect(target)
+        _, description = await existing_workflow(client, target, workflow_id)
+        if description.status != WorkflowExecutionStatus.RUNNING:
+            raise CliError(f"workflow '{workflow_id}' has ended; its page would only say so")
+
+    run(work)
+    if revoke:
+        assert issuer.revocations_file is not None
+        revoke_links(issuer.revocations_file, workflow_id)
+    url = issuer.link_for(workflow_id, duration)
+    expires_at = datetime.now(UTC) + duration
+    if as_json:
+        print_json({"workflow_id": workflow_id, "url": url, "expires_at": expires_at.isoformat()})
+    else:
+        sys.stdout.write(url + "\n")
+        err.print(f"valid until {expires_at:%Y-%m-%d %H:%M} UTC; send it to the customer only")
 
 
 @app.command(epilog=EXIT_CODES_HELP)

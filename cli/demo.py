@@ -15,9 +15,11 @@ from cli.errors import CliError
 from cli.status_view import ProgressPrinter, render_result
 from client import operations
 from client.connection import DEFAULT_NAMESPACE, TemporalTarget, connect
+from customer_page.form_client import submit_key_url
 from emulator.control import EmulatorControl, IsvTenant
+from harness.customer_page import CustomerPageProcess
 from harness.local_stack import DevServer, WorkerProcess, start_seeded_emulator, worker_env
-from models import CustomerSetupComplete, Stage, parse_request
+from models import Stage, parse_request
 
 DEMO_TIMEOUT = 300.0
 CUSTOMER_NAME = "Contoso"
@@ -64,6 +66,10 @@ async def run_demo(
         emulator, isv = await start_seeded_emulator(state_dir / "emulator", feature_delay=0.5)
         stack.push_async_callback(emulator.stop)
         task_queue = f"cmk-demo-{uuid.uuid4().hex[:8]}"
+        # The customer's setup page: the worker's notifications link to it, the customer uses it.
+        page = CustomerPageProcess(temporal.address, task_queue, state_dir / "customer_page.log")
+        stack.callback(page.stop)
+        await page.start()
         env = worker_env(
             temporal.address,
             task_queue,
@@ -71,6 +77,7 @@ async def run_demo(
             emulator.url,
             emulator.ca_path,
             webhook_channel=WEBHOOK_CHANNEL,
+            extra=page.link_env,
         )
         worker = WorkerProcess(env, state_dir / "worker.log")
         stack.callback(worker.stop)
@@ -78,13 +85,13 @@ async def run_demo(
         await worker.wait_started()
         console.print(
             f"    Temporal {temporal.address}, UI {temporal.ui_url}, emulator {emulator.url}, "
-            f"worker pid {worker.pid} (log {worker.log_file})"
+            f"worker pid {worker.pid} (log {worker.log_file}), customer page {page.base_url}"
         )
         target = TemporalTarget(temporal.address, DEFAULT_NAMESPACE, task_queue)
         try:
             async with asyncio.timeout(DEMO_TIMEOUT):
                 completed = await _onboard_one_customer(
-                    console, temporal, target, emulator.control, isv, worker
+                    console, temporal, target, emulator.control, isv, worker, page
                 )
         except TimeoutError:
             raise CliError(
@@ -108,6 +115,7 @@ async def _onboard_one_customer(
     control: EmulatorControl,
     isv: IsvTenant,
     worker: WorkerProcess,
+    page: CustomerPageProcess,
 ) -> bool:
     customer = await control.create_customer_tenant(display_name=CUSTOMER_NAME)
     request = parse_request(
@@ -136,7 +144,10 @@ async def _onboard_one_customer(
         target,
         workflow_id,
         printer,
-        until=lambda s: s.stage == Stage.AWAITING_CUSTOMER or s.stage in _ENDED,
+        # Waiting for the link too: the notification carrying it goes out just after the stage.
+        until=lambda s: (
+            (s.stage == Stage.AWAITING_CUSTOMER and s.setup_page_link_sent) or s.stage in _ENDED
+        ),
         health_check=worker_alive,
     )
     if waiting.instructions is None or waiting.stage in _ENDED:
@@ -154,12 +165,16 @@ async def _onboard_one_customer(
     await control.assign_key_role(customer.tenant_id, vault, app_id)
     console.print("    role 'Key Vault Crypto Service Encryption User' assigned to the app")
 
-    submission = CustomerSetupComplete(key_url=key_url, customer_tenant_id=customer.tenant_id)
-    attempt = await operations.submit_customer_setup(
-        client, target, workflow_id, submission, as_signal=False
+    link = await _emailed_link(control, workflow_id)
+    console.print(
+        f"    the customer's setup page link (from their notification): {link}", soft_wrap=True
     )
-    assert attempt is not None
-    console.print(f"[bold]4/5[/] submitted the key URL (submission #{attempt.number} accepted)")
+    # The same GET and form POST (cookie and CSRF token included) a browser would send.
+    answer = await submit_key_url(link, key_url, note="set up by the demo")
+    if answer.notice_kind != "ok":
+        console.print(f"[red]the setup page refused the key URL: {answer.notice}[/]")
+        return False
+    console.print(f"[bold]4/5[/] submitted the key URL on the setup page: {answer.notice}")
     final = await operations.watch_status(
         client, target, workflow_id, printer, health_check=worker_alive
     )
@@ -176,3 +191,11 @@ async def _onboard_one_customer(
         f"[green]completed.[/] Temporal UI: {temporal.workflow_url(workflow_id)}", soft_wrap=True
     )
     return True
+
+
+async def _emailed_link(control: EmulatorControl, workflow_id: str) -> str:
+    """The setup page link in the customer's latest notification (the emulator's webhook sink)."""
+    for message in reversed(await control.webhook_messages(WEBHOOK_CHANNEL)):
+        if message.get("workflow_id") == workflow_id and message.get("setup_page_url"):
+            return str(message["setup_page_url"])
+    raise CliError("the customer's notification carries no setup page link; see the worker log")

@@ -27,6 +27,14 @@ class CustomerNotification(Strict):
     reason: str | None = None
     fix: str | None = None
     reminder_number: int | None = None
+    # Set only inside the notify activity, at send time: the signed link never enters history.
+    setup_page_url: str | None = None
+
+
+class NotificationReceipt(Strict):
+    """What the notify activity reports back: whether the customer got a setup page link."""
+
+    setup_page_link: bool = False
 
 
 class Attempt(Strict):
@@ -76,6 +84,8 @@ class OnboardingStatus(BaseModel):
     # are only counted here.
     rejected_submissions: list[RejectedSubmission] = []
     rejected_submissions_dropped: int = 0
+    # A setup page link went out with a notification; the link itself is never kept here.
+    setup_page_link_sent: bool = False
 
 
 class OnboardingResult(Strict):

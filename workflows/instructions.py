@@ -12,13 +12,13 @@ from models import (
     OnboardingStatus,
     Stage,
 )
+from models.reply_step import KEY_URL_FORMAT, REPLY_STEP
 from models.text import escape_markdown
 
 ROLE_NAME = "Key Vault Crypto Service Encryption User"
 VAULT_PLACEHOLDER = "<vault-name>"
 RESOURCE_GROUP_PLACEHOLDER = "<customer-resource-group>"
 KEY_PLACEHOLDER = "<key-name>"
-KEY_URL_FORMAT = "https://<vault-name>.vault.azure.net/keys/<key-name>[/<version>]"
 
 
 def consent_url(customer_tenant_id: str, app_id: str) -> str:
@@ -78,7 +78,7 @@ def _instructions_markdown(
         " as the encrypted disks), an RSA key of 2048, 3072 or 4096 bits, and give the application"
         f' the role "{ROLE_NAME}" (`{KEY_VAULT_CRYPTO_SERVICE_ENCRYPTION_USER}`) on the vault.\n\n'
         f"```sh\n{shell}\n```\n\n"
-        f"3. Send back the key URL (`{KEY_URL_FORMAT}`):\n\n"
+        f"{REPLY_STEP} (`{KEY_URL_FORMAT}`):\n\n"
         f"```sh\n{starter}\n{signal}\n```\n"
     )
 
@@ -107,6 +107,11 @@ def current_details(status: OnboardingStatus) -> str:
         lines.append(f"**Attempts:** {len(status.attempts)}")
     if status.last_failure:
         lines.append(f"**Last failure:** {escape_markdown(status.last_failure)}")
+    if status.setup_page_link_sent:
+        lines.append(
+            "**Setup page:** a signed link was sent to the customer"
+            f" (a new one: `starter.py link -w {status.workflow_id}`)"
+        )
     if status.stage == Stage.AWAITING_CUSTOMER and status.instructions is not None:
         lines.append("")
         lines.append(status.instructions.markdown)

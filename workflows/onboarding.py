@@ -481,10 +481,14 @@ class CmkOnboardingWorkflow:
             **extra,
         )
         try:
-            await steps.notify(notification)
+            receipt = await steps.notify(notification)
         except ActivityError as error:
             cause = error.cause or error
             workflow.logger.warning("Customer notification %s failed: %s", kind, cause)
+            return
+        if receipt is not None and receipt.setup_page_link:
+            self._status.setup_page_link_sent = True
+            self._refresh_details()
 
 
 async def _nothing() -> None:

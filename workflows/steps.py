@@ -21,6 +21,7 @@ from models import (
     FederatedCredentialSpec,
     ManagedIdentityRef,
     ManagedIdentitySpec,
+    NotificationReceipt,
     ProviderRef,
     ResourceRef,
     TestDiskRef,
@@ -192,8 +193,10 @@ async def delete(name: ActivityName, resource_id: str, what: str) -> object:
     return await run(activity, ResourceRef(id=resource_id), profile, f"Delete {what}")
 
 
-async def notify(notification: CustomerNotification) -> None:
-    await run(
+async def notify(notification: CustomerNotification) -> NotificationReceipt | None:
+    """None from histories recorded before the activity returned a receipt (their null payload
+    decodes to None whatever the annotation says)."""
+    return await run(
         NotifierActivities.notify_customer,
         notification,
         options.NOTIFY,

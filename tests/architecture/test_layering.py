@@ -5,6 +5,7 @@
     config          settings, Temporal profile, logging and redaction
     activities      Azure calls      workflows   deterministic orchestration
     client          the Temporal client library (start, update, query, list, connect)
+    customer_page   the customer's self-service page, a client of Temporal like the CLI
     harness         local stack and fleet, for the demo, tests and bench
     cli             the starter's commands
     entry points    worker.py, starter.py, bench/
@@ -38,11 +39,21 @@ ALLOWED: dict[str, set[str]] = {
         "emulator",
         "activities",
         "workflows",
+        "customer_page",
     },
-    "cli": {"models", "config", "payload_codec", "client", "harness", "emulator"},
+    "cli": {"models", "config", "payload_codec", "client", "harness", "emulator", "customer_page"},
     "customer_page": {"models", "config", "payload_codec", "client"},
     "emulator": set(),
-    "worker": {"models", "config", "payload_codec", "client", "activities", "workflows"},
+    # The worker signs the customer page links its notifications carry.
+    "worker": {
+        "models",
+        "config",
+        "payload_codec",
+        "client",
+        "activities",
+        "workflows",
+        "customer_page",
+    },
     "starter": {"cli"},
     "bench": {
         "models",

@@ -41,6 +41,7 @@ def test_stack_has_every_service(compose: dict[str, Any]) -> None:
         "worker",
         "demo",
         "codec-server",
+        "customer-page",
     }
 
 
@@ -178,6 +179,9 @@ def test_worker_environment_names_are_settings_the_worker_reads(compose: dict[st
 
     known |= {f"{name}_FILE" for name in SECRET_VARIABLES}
     known |= temporal_envconfig.STANDARD_VARIABLES | {codec.ENV_KEYS, codec.ENV_ACTIVE_KEY}
+    known |= set(
+        re.findall(r"([A-Z][A-Z0-9_]+)", (ROOT / "customer_page" / "settings.py").read_text())
+    )
     for name in ("worker", "demo"):
         unknown = set(_env(compose, name)) - known
         assert not unknown, f"{name} sets variables settings.py never reads: {sorted(unknown)}"
@@ -218,3 +222,25 @@ def test_codec_server_decrypts_for_the_ui(compose: dict[str, Any]) -> None:
     assert "CODEC_SERVER_TOKEN" not in env  # the UI cannot send a static token
     assert ui["TEMPORAL_CODEC_ENDPOINT"] == "${TEMPORAL_CODEC_ENDPOINT:-}"
     assert "# TEMPORAL_CODEC_ENDPOINT=http://localhost:8081" in (ROOT / ".env.example").read_text()
+
+
+def test_customer_page_is_on_loopback_with_the_workers_secret(compose: dict[str, Any]) -> None:
+    """The page runs `python -m customer_page`, is published on 127.0.0.1 only, and signs with
+    the same secret and base URL the worker puts into notifications."""
+    from customer_page.settings import PageSettings
+
+    service = _service(compose, "customer-page")
+    env = _env(compose, "customer-page")
+    assert service["command"] == ["python", "-m", "customer_page"]
+    assert service["ports"] == [
+        f"127.0.0.1:{env['CUSTOMER_PAGE_PORT']}:{env['CUSTOMER_PAGE_PORT']}"
+    ]
+    worker = _env(compose, "worker")
+    for name in ("CUSTOMER_PAGE_URL", "CUSTOMER_PAGE_SECRET"):
+        assert env[name] == worker[name] == f"${{{name}:-}}"
+    settings = PageSettings.from_env(
+        {**env, "CUSTOMER_PAGE_URL": "https://setup.example.com", "CUSTOMER_PAGE_SECRET": "x" * 48}
+    )
+    assert settings.host == "0.0.0.0"  # inside the container; the host sees loopback only
+    assert f":{settings.port}/healthz" in " ".join(service["healthcheck"]["test"])
+    assert "customer-page-state" in compose["volumes"]

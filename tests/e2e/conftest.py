@@ -36,7 +36,9 @@ class Stack:
 
 
 @asynccontextmanager
-async def running_stack(root: Path) -> AsyncIterator[Stack]:
+async def running_stack(
+    root: Path, *, worker_extra: dict[str, str] | None = None
+) -> AsyncIterator[Stack]:
     """Dev server, emulator process, seeded ISV tenant and worker.py under `root`, then stopped.
 
     The e2e session fixture and other suites that need their own real stack (tests/reliability)
@@ -54,6 +56,7 @@ async def running_stack(root: Path) -> AsyncIterator[Stack]:
         emulator.url,
         emulator.ca_path,
         webhook_channel=WEBHOOK_CHANNEL,
+        extra=worker_extra,
     )
     worker = WorkerProcess(env, root / "worker.log")
     worker.start()

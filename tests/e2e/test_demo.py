@@ -18,3 +18,6 @@ async def test_demo_completes_and_prints_the_ui_link(tmp_path: Path) -> None:
         result.stdout,
     )
     assert "3/5" in result.stdout and "5/5" in result.stdout
+    # The scripted customer replied through the setup page's form, not the Temporal API.
+    assert re.search(r"setup page link .*: http://127\.0\.0\.1:\d+/setup/\S+", result.stdout)
+    assert "submitted the key URL on the setup page: Submission #1 accepted" in result.stdout
