@@ -10,12 +10,13 @@ from typing import Any
 
 from aiohttp import web
 
+from emulator import rbac
 from emulator.context import ctx_of
 from emulator.errors import ApiError, json_body, json_response
 from emulator.faults import FaultRule
 from emulator.graph import new_application, new_service_principal
+from emulator.key_roles import HOST_SUFFIX, VAULT_KINDS, crypto_role_for
 from emulator.state import new_guid
-from emulator.trust_chain import CRYPTO_SERVICE_ENCRYPTION_USER
 
 PREFIX = "/_emulator"
 
@@ -68,7 +69,7 @@ async def create_isv_tenant(request: web.Request) -> web.Response:
     app["passwordCredentials"].append(
         {"keyId": new_guid(), "displayName": "automation", "secret": secret}
     )
-    new_service_principal(ctx.world, tenant, app["appId"])
+    worker = new_service_principal(ctx.world, tenant, app["appId"])
     location = str(body.get("location", "eastus"))
     ctx.world.subscriptions[subscription_id] = {
         "id": subscription_id,
@@ -81,6 +82,7 @@ async def create_isv_tenant(request: web.Request) -> web.Response:
         "features": {},
         "providers": {},
     }
+    rbac.seed_isv(ctx.world.subscriptions[subscription_id], worker["id"])
     ctx.world.dirty = True
     return json_response(
         {
@@ -135,6 +137,9 @@ async def create_vault(request: web.Request) -> web.Response:
         raise ApiError(409, "VaultAlreadyExists", f"The vault name '{name}' is already in use.")
     if body.get("authorization", "rbac") not in ("rbac", "access_policy"):
         raise ApiError(400, "InvalidParameter", "authorization must be 'rbac' or 'access_policy'.")
+    kind = str(body.get("kind", "vault"))
+    if kind not in VAULT_KINDS:
+        raise ApiError(400, "InvalidParameter", "kind must be 'vault' or 'managed_hsm'.")
     vault = tenant["vaults"].get(name) or {
         "keys": {},
         "role_assignments": [],
@@ -143,7 +148,8 @@ async def create_vault(request: web.Request) -> web.Response:
     vault.update(
         {
             "name": name,
-            "uri": f"https://{name}.vault.azure.net/",
+            "kind": kind,
+            "uri": f"https://{name}.{HOST_SUFFIX[kind]}/",
             "region": str(body["region"]).replace(" ", "").lower(),
             "soft_delete": bool(body.get("soft_delete", True)),
             "purge_protection": bool(body.get("purge_protection", True)),
@@ -200,7 +206,8 @@ async def change_role(request: web.Request) -> web.Response:
     key = str(body["key"]).lower() if body.get("key") else None
     assignment = {
         "principal_id": principal_id,
-        "role_definition_id": CRYPTO_SERVICE_ENCRYPTION_USER,
+        # The role the customer assigned; by default the one this vault kind needs.
+        "role_definition_id": str(body.get("role_definition_id") or crypto_role_for(vault)),
         "key": key,
     }
     vault["role_assignments"] = [r for r in vault["role_assignments"] if r != assignment]

@@ -11,11 +11,11 @@ from typing import Any
 
 from aiohttp import web
 
-from emulator import arm_disks, lro
+from emulator import arm_disks, des_health, lro
 from emulator.arm_identity import require_location, require_tags, resource_group
 from emulator.context import Router, ctx_of
 from emulator.errors import ApiError, json_body, json_response
-from emulator.trust_chain import check_customer_key, check_federated_client, check_federation
+from emulator.trust_chain import check_federated_client, check_federation
 
 DES_TYPE = "Microsoft.Compute/diskEncryptionSets"
 DES_LIST = "/subscriptions/{sub}/resourcegroups/{rg}/providers/Microsoft.Compute/diskEncryptionSets"
@@ -127,7 +127,7 @@ def _trust_error(request: web.Request, resource: dict[str, Any], sub: str) -> di
     if (broken := check_federated_client(world, isv_tenant, client_id)) is not None:
         raise ApiError(400, broken.code, broken.message)
     principals = [v["principalId"] for v in resource["identity"]["userAssignedIdentities"].values()]
-    broken = check_federation(world, isv_tenant, client_id, principals) or check_customer_key(
+    broken = check_federation(world, isv_tenant, client_id, principals) or des_health.check_key(
         world, client_id, props["activeKey"]["keyUrl"], resource["location"]
     )
     return broken.as_error() if broken else None
@@ -237,7 +237,7 @@ async def get_des(request: web.Request, p: dict[str, str]) -> web.Response:
             f"The Resource '{DES_TYPE}/{p['name']}' under resource group '{p['rg']}' was not "
             "found.",
         )
-    return json_response(existing)
+    return json_response(des_health.presented(ctx_of(request).world, existing))
 
 
 async def delete_des(request: web.Request, p: dict[str, str]) -> web.Response:

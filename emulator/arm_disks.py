@@ -10,12 +10,11 @@ from typing import Any
 
 from aiohttp import web
 
-from emulator import lro
+from emulator import des_health, disk_policy, lro
 from emulator.arm_identity import require_location, require_tags, resource_group
 from emulator.context import Router, ctx_of
 from emulator.errors import ApiError, json_body, json_response
 from emulator.state import World, new_guid, utc_iso
-from emulator.trust_chain import check_customer_key
 
 DISK_TYPE = "Microsoft.Compute/disks"
 DISK_LIST = "/subscriptions/{sub}/resourcegroups/{rg}/providers/Microsoft.Compute/disks"
@@ -129,6 +128,7 @@ async def put_disk(request: web.Request, p: dict[str, str]) -> web.Response:
     )
     if sku not in SKUS:
         raise _invalid("sku.name", f"'{sku}' is not a disk SKU; use one of {', '.join(SKUS)}.")
+    disk_policy.check_sku_region(sku, location)
     props = body.get("properties")
     if not isinstance(props, dict):
         raise _invalid("properties", "The properties object is required.")
@@ -143,12 +143,7 @@ async def put_disk(request: web.Request, p: dict[str, str]) -> web.Response:
     encryption, des = _validated_encryption(ctx.world, location, props.get("encryption"))
     error = None
     if des is not None:
-        broken = check_customer_key(
-            ctx.world,
-            des["properties"]["federatedClientId"],
-            des["properties"]["activeKey"]["keyUrl"],
-            des["location"],
-        )
+        broken = des_health.check_des(ctx.world, des)
         error = broken.as_error() if broken else None
     disk_id = _disk_id(p["sub"], group, p["name"])
     resource = {

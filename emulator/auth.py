@@ -1,4 +1,4 @@
-"""Bearer-token checks for ARM and Graph, plus the write quota.
+"""Bearer-token checks for ARM and Graph (throttling is emulator/throttling.py).
 
 Refusals carry the 401/403/404 answers Azure gives.
 """
@@ -9,6 +9,7 @@ import re
 
 from aiohttp import web
 
+from emulator import rbac
 from emulator.context import base_url, ctx_of
 from emulator.errors import ApiError
 from emulator.tokens import ARM_AUDIENCE, GRAPH_AUDIENCE, TokenClaims, TokenInvalid
@@ -50,6 +51,7 @@ async def authorize(request: web.Request, family: str, kind: str) -> None:
         if ctx.world.tenant(claims.tenant_id) is None:
             raise ApiError(401, "InvalidAuthenticationToken", "The token's tenant does not exist.")
         _remember(request, claims)
+        rbac.check_graph(request, claims)
         return
     if token is None:
         raise ApiError(
@@ -98,26 +100,9 @@ async def authorize(request: web.Request, family: str, kind: str) -> None:
             f"'/subscriptions/{subscription_id}' "
             "or the scope is invalid.",
         )
-    _admit_write(request, subscription_id, kind)
+    await rbac.check_arm(request, claims, subscription)
 
 
 def _remember(request: web.Request, claims: TokenClaims) -> None:
     request["claims"] = claims
     request["record"]["tenant_id"] = claims.tenant_id
-
-
-def _admit_write(request: web.Request, subscription_id: str, kind: str) -> None:
-    ctx = ctx_of(request)
-    if kind != "write":
-        request["ratelimit"] = {"x-ms-ratelimit-remaining-subscription-reads": "11999"}
-        return
-    admitted, remaining, wait = ctx.quota.admit(subscription_id)
-    if not admitted:
-        raise ApiError(
-            429,
-            "SubscriptionRequestsThrottled",
-            f"Number of 'write' requests for subscription '{subscription_id}' exceeded the limit. "
-            f"Please try again after '{wait}' seconds.",
-            headers={"Retry-After": str(wait), "x-ms-ratelimit-remaining-subscription-writes": "0"},
-        )
-    request["ratelimit"] = {"x-ms-ratelimit-remaining-subscription-writes": str(remaining)}

@@ -15,6 +15,7 @@ from typing import Any
 from aiohttp import web
 
 from emulator.faults import FaultEngine, WriteQuota
+from emulator.ratelimits import Throttle
 from emulator.state import World, save_world
 from emulator.tokens import TokenIssuer
 
@@ -57,6 +58,7 @@ class EmulatorContext:
     persist: bool = False
     faults: FaultEngine = field(default_factory=FaultEngine)
     quota: WriteQuota = field(default_factory=WriteQuota)
+    throttle: Throttle = field(default_factory=Throttle)
     requests: list[dict[str, Any]] = field(default_factory=list)
     counters: dict[str, Any] = field(default_factory=dict)
     webhooks: dict[str, list[dict[str, Any]]] = field(default_factory=dict)

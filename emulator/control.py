@@ -15,6 +15,8 @@ from typing import Any, Literal
 
 import httpx
 
+from emulator.control_ext import ControlExtensions
+
 
 @dataclass(frozen=True)
 class IsvTenant:
@@ -63,7 +65,7 @@ class EmulatorControlError(RuntimeError):
     """The admin API refused a call; the message carries its error code and text."""
 
 
-class EmulatorControl:
+class EmulatorControl(ControlExtensions):
     """One method per admin route; trusts the emulator through its CA bundle."""
 
     def __init__(self, base_url: str, ca_path: str | Path):
@@ -125,6 +127,7 @@ class EmulatorControl:
         soft_delete: bool = True,
         purge_protection: bool = True,
         authorization: Literal["rbac", "access_policy"] = "rbac",
+        kind: Literal["vault", "managed_hsm"] = "vault",
     ) -> None:
         await self._call(
             "POST",
@@ -135,6 +138,7 @@ class EmulatorControl:
                 "soft_delete": soft_delete,
                 "purge_protection": purge_protection,
                 "authorization": authorization,
+                "kind": kind,
             },
         )
 
@@ -161,21 +165,35 @@ class EmulatorControl:
         )
 
     async def assign_key_role(
-        self, tenant_id: str, vault: str, app_id: str, *, key: str | None = None
+        self,
+        tenant_id: str,
+        vault: str,
+        app_id: str,
+        *,
+        key: str | None = None,
+        role_definition_id: str | None = None,
     ) -> None:
+        """role_definition_id defaults to the crypto service encryption role of the vault's kind."""
         await self._call(
             "POST",
             f"/tenants/{tenant_id}/vaults/{vault}/roleAssignments/assign",
-            {"app_id": app_id, "key": key},
+            {"app_id": app_id, "key": key, "role_definition_id": role_definition_id},
         )
 
     async def remove_key_role(
-        self, tenant_id: str, vault: str, app_id: str, *, key: str | None = None
+        self,
+        tenant_id: str,
+        vault: str,
+        app_id: str,
+        *,
+        key: str | None = None,
+        role_definition_id: str | None = None,
     ) -> None:
+        """role_definition_id defaults to the crypto service encryption role of the vault's kind."""
         await self._call(
             "POST",
             f"/tenants/{tenant_id}/vaults/{vault}/roleAssignments/remove",
-            {"app_id": app_id, "key": key},
+            {"app_id": app_id, "key": key, "role_definition_id": role_definition_id},
         )
 
     async def set_access_policy(

@@ -13,7 +13,18 @@ from pathlib import Path
 import structlog
 from aiohttp import web
 
-from emulator import admin, arm_compute, arm_features, arm_identity, entra, graph
+from emulator import (
+    admin,
+    arm_compute,
+    arm_features,
+    arm_identity,
+    entra,
+    graph,
+    health_faults,
+    keyvault,
+    rbac,
+    throttling,
+)
 from emulator.auth import authorize
 from emulator.context import CTX, EmulatorContext, ctx_of
 from emulator.errors import ApiError, family_of, render
@@ -146,6 +157,8 @@ async def pipeline(request: web.Request, handler) -> web.StreamResponse:  # type
             elif rule.kind in ("throttle", "error"):
                 raise _FaultReply(_fault_response(rule, family, request_id))
         await authorize(request, family, kind)
+        if (refusal := throttling.admit(request, family)) is not None:
+            raise _FaultReply(refusal)
         response = await handler(request)
         if rule is not None and rule.kind == "lost_response":
             record["status"] = response.status
@@ -258,6 +271,10 @@ def create_app(ctx: EmulatorContext) -> web.Application:
         module.register(ctx.arm)
     graph.register(ctx.graph)
     admin.register(app)
+    rbac.register_admin(app)
+    throttling.register_admin(app)
+    health_faults.register_admin(app)
+    keyvault.register(app, ctx)
     entra.register(app)
     app.router.add_route("*", "/subscriptions/{tail:.*}", dispatch)
     app.router.add_route("*", "/providers/{tail:.*}", dispatch)

@@ -27,6 +27,9 @@ AUDIENCE_FOR_RESOURCE = {
     "https://management.core.windows.net": ARM_AUDIENCE,
     "https://management.core.windows.net/": ARM_AUDIENCE,
     "https://graph.microsoft.com": GRAPH_AUDIENCE,
+    # Key Vault and Managed HSM data planes (keyvault.py answers their challenge).
+    "https://vault.azure.net": "https://vault.azure.net",
+    "https://managedhsm.azure.net": "https://managedhsm.azure.net",
 }
 
 

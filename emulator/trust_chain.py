@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from emulator.key_roles import crypto_role_for
 from emulator.state import World
 
 FIC_AUDIENCE = "api://AzureADTokenExchange"
@@ -156,7 +157,7 @@ def _has_key_access(vault: dict[str, Any], key_name: str, principal_id: str) -> 
     if vault["authorization"] == "rbac":
         return any(
             ra["principal_id"] == principal_id
-            and ra["role_definition_id"] == CRYPTO_SERVICE_ENCRYPTION_USER
+            and ra["role_definition_id"] == crypto_role_for(vault)
             and ra["key"] in (None, key_name)
             for ra in vault["role_assignments"]
         )

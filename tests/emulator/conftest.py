@@ -69,6 +69,7 @@ async def emulator(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Ru
 @pytest.fixture(autouse=True)
 async def _reset_knobs(emulator: RunningEmulator) -> AsyncIterator[None]:
     await emulator.control.clear_faults()
+    await emulator.control.reset_throttling()
     await emulator.control.set_lro_delay(0.1)
     await emulator.control.set_feature_delay(0.2)
     yield

@@ -43,9 +43,17 @@ async def test_provider_register(arm: Arm) -> None:
     assert provider.namespace == "Microsoft.Compute" and provider.registration_state == "Registered"
 
 
-async def test_resource_groups(arm: Arm) -> None:
-    """The admin-created RG is readable and a new one can be created with PUT."""
+async def test_resource_groups(emulator, isv, arm: Arm) -> None:
+    """The admin-created RG is readable and a new one can be created with PUT.
+
+    Creating resource groups is outside the worker's default role set, so it is granted here.
+    """
     assert (await arm.resources.resource_groups.get("cmk-rg")).location == "eastus"
+    await emulator.control.grant_role(
+        isv.subscription_id,
+        action="Microsoft.Resources/subscriptions/resourceGroups/write",
+        app_id=isv.client_id,
+    )
     created = await arm.resources.resource_groups.create_or_update(
         "other-rg", {"location": "westus"}
     )
