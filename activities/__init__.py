@@ -14,6 +14,8 @@ from activities.encryption import EncryptionActivities
 from activities.features import FeatureActivities
 from activities.graph_apps import GraphActivities
 from activities.identity import ManagedIdentityActivities
+from activities.key_health import KeyHealthActivities
+from activities.lifecycle_notify import LifecycleNotifierActivities
 from activities.notify import LogNotifier, Notifier, NotifierActivities, WebhookNotifier
 
 
@@ -30,6 +32,12 @@ def build_activities(
         else EncryptionActivities(clients.resources)
     )
     notify = NotifierActivities(notifier)
+    key_health = (
+        KeyHealthActivities(clients.resources, poll_seconds=poll_seconds)
+        if poll_seconds is not None
+        else KeyHealthActivities(clients.resources)
+    )
+    lifecycle_notify = LifecycleNotifierActivities(notifier)
     return [
         features.get_feature,
         features.register_feature,
@@ -47,6 +55,10 @@ def build_activities(
         encryption.delete_test_disk,
         encryption.delete_encryption_set,
         notify.notify_customer,
+        key_health.read_encryption_set_health,
+        key_health.probe_key,
+        key_health.list_encryption_set_users,
+        lifecycle_notify.notify_lifecycle,
     ]
 
 
@@ -54,6 +66,8 @@ __all__ = [
     "EncryptionActivities",
     "FeatureActivities",
     "GraphActivities",
+    "KeyHealthActivities",
+    "LifecycleNotifierActivities",
     "LogNotifier",
     "ManagedIdentityActivities",
     "Notifier",
