@@ -210,7 +210,7 @@ class CmkOnboardingWorkflow:
         resources = self._status.resources
         resources.test_disk_id = disk.id
         self._set_stage(Stage.COMPLETED, "nobody")
-        if workflow.patched(PATCH_START_KEY_HEALTH_WATCH):
+        if request.key_health.enabled and workflow.patched(PATCH_START_KEY_HEALTH_WATCH):
             deployment = deployment_of(request, self._workflow_id, resources, app, identity)
             await start_key_health_watch(deployment, request.key_health)
         await self._notify("completed")
