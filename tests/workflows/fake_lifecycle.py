@@ -44,7 +44,8 @@ def deployment(des_name: str, *, isolated: bool = False, **overrides: Any) -> De
         "region": "eastus",
         "des_name": des_name,
         "encryption_set_id": f"{RG}/providers/Microsoft.Compute/diskEncryptionSets/{des_name}",
-        "identity_id": f"{RG}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{identity}",
+        "identity_id": f"{RG}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/"
+        + identity,
         "federated_client_id": "0f0f0f0f-1111-2222-3333-444444444444",
         "app_object_id": "app-object-1" if isolated else None,
         "key_url": KEY_URL,

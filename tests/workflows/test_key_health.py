@@ -14,12 +14,13 @@ from typing import Any
 import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
-from temporalio.testing import WorkflowEnvironment
 from temporalio.service import RPCError
+from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from models import search_attributes
 from models.lifecycle import (
+    UPDATE_CHANGE_KEY,
     Health,
     KeyChange,
     KeyChangeRequest,
@@ -187,7 +188,7 @@ async def test_key_change_moves_the_set_and_verifies_with_a_test_disk(
     async with watching(env) as watch:
         await watch.after_check(1)
         change = await watch.handle.execute_update(
-            CmkKeyHealthWatchWorkflow.change_key, KeyChangeRequest(key_url=NEW_KEY_URL)
+            UPDATE_CHANGE_KEY, KeyChangeRequest(key_url=NEW_KEY_URL), result_type=KeyChange
         )
         assert isinstance(change, KeyChange)
         assert change.outcome == "succeeded"
@@ -209,7 +210,7 @@ async def test_failed_key_change_rolls_back_to_the_old_key(env: WorkflowEnvironm
         await watch.after_check(1)
         watch.chain.rejected_keys.add(NEW_KEY_URL)
         change = await watch.handle.execute_update(
-            CmkKeyHealthWatchWorkflow.change_key, {"key_url": NEW_KEY_URL}
+            UPDATE_CHANGE_KEY, {"key_url": NEW_KEY_URL}, result_type=KeyChange
         )
         assert change.outcome == "rolled_back"
         assert change.reason is not None and "KeyVaultAccessForbidden" in change.reason
@@ -237,7 +238,7 @@ async def test_bad_key_change_is_rejected_before_history(
     async with watching(env) as watch:
         await watch.after_check(1)
         with pytest.raises(WorkflowUpdateFailedError) as failed:
-            await watch.handle.execute_update(CmkKeyHealthWatchWorkflow.change_key, body)
+            await watch.handle.execute_update(UPDATE_CHANGE_KEY, body, result_type=KeyChange)
         assert reason in str(failed.value.cause)
         events = (await watch.handle.fetch_history()).events
         accepted = EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED
