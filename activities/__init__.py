@@ -14,7 +14,9 @@ from activities.encryption import EncryptionActivities
 from activities.features import FeatureActivities
 from activities.graph_apps import GraphActivities
 from activities.identity import ManagedIdentityActivities
+from activities.key_health import KeyHealthActivities
 from activities.key_vault_tenant import KeyVaultTenantActivities
+from activities.lifecycle_notify import LifecycleNotifierActivities
 from activities.notify import (
     LogNotifier,
     Notifier,
@@ -46,6 +48,12 @@ def build_activities(
     notify = NotifierActivities(notifier, setup_links)
     key_vault = KeyVaultTenantActivities(clients.key_vault)
     policies = PolicyActivities(policy)
+    key_health = (
+        KeyHealthActivities(clients.resources, poll_seconds=poll_seconds)
+        if poll_seconds is not None
+        else KeyHealthActivities(clients.resources)
+    )
+    lifecycle_notify = LifecycleNotifierActivities(notifier)
     return [
         features.get_feature,
         features.register_feature,
@@ -65,6 +73,10 @@ def build_activities(
         notify.notify_customer,
         key_vault.check_key_vault_tenant,
         policies.load_policy,
+        key_health.read_encryption_set_health,
+        key_health.probe_key,
+        key_health.list_encryption_set_users,
+        lifecycle_notify.notify_lifecycle,
     ]
 
 
@@ -73,6 +85,8 @@ __all__ = [
     "FeatureActivities",
     "GraphActivities",
     "KeyVaultTenantActivities",
+    "KeyHealthActivities",
+    "LifecycleNotifierActivities",
     "LogNotifier",
     "ManagedIdentityActivities",
     "Notifier",

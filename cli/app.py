@@ -19,7 +19,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from cli.errors import EXIT_CODES_HELP, CliError, ExitCode, exit_code_for
 from cli.request_input import build_request
 from cli.status_view import ProgressPrinter, render_instructions, render_status
-from client import operations
+from client import lifecycle, operations
 from client.connection import (
     DEFAULT_ADDRESS,
     DEFAULT_NAMESPACE,
@@ -34,6 +34,7 @@ from customer_page.links import parse_ttl
 from customer_page.revocation import revoke as revoke_links
 from customer_page.settings import LinkIssuer
 from models import CustomerSetupComplete, OnboardingStatus, Stage, key_url_problem
+from models.lifecycle import KeyChange, OffboardResult, WatchStatus
 
 app = typer.Typer(
     help="Onboard customers to cross-tenant customer-managed keys for Azure managed disks.\n\n"
@@ -350,18 +351,36 @@ def list_command(
         typer.Option(help="Only this stage, e.g. awaiting-customer (search attribute CmkStage)."),
     ] = None,
     limit: Annotated[int, typer.Option(min=1, help="At most this many rows.")] = 100,
+    health: Annotated[
+        str | None,
+        typer.Option(
+            help="Only completed onboardings whose key health is this: healthy, degraded or "
+            "broken (search attribute CmkHealth on the key-health watch)."
+        ),
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """List onboardings, newest first, optionally only those in one stage."""
+    """List onboardings, newest first, by stage or key health; counts per stage and health."""
     target = target_of(ctx)
 
     async def work() -> list[dict[str, Any]]:
+        client = await connect(target)
+        if health is not None:
+            wanted_health = lifecycle.require_health(health)
+            return await lifecycle.list_watches(client, target, wanted_health, limit)
         wanted = operations.require_stage(stage)
-        return await operations.list_onboardings(await connect(target), target, wanted, limit)
+        return await operations.list_onboardings(client, target, wanted, limit)
+
+    async def count() -> dict[str, dict[str, int]]:
+        return await lifecycle.counts(await connect(target), target)
 
     rows = run(work)
+    totals = run(count)
     if as_json:
         print_json(rows)
+        return
+    if health is not None:
+        _print_watch_rows(rows, totals)
         return
     from rich.markup import escape
     from rich.table import Table
@@ -379,6 +398,135 @@ def list_command(
             row["start_time"][:19],
         )
     out.print(table if rows else "no onboardings match")
+    _print_counts(totals)
+
+
+def _print_counts(totals: dict[str, dict[str, int]]) -> None:
+    for kind in ("stage", "health"):
+        parts = [f"{name} {n}" for name, n in sorted(totals[kind].items())]
+        out.print(f"per {kind}: " + (", ".join(parts) or "none"), highlight=False)
+
+
+def _print_watch_rows(rows: list[dict[str, Any]], totals: dict[str, dict[str, int]]) -> None:
+    from rich.table import Table
+
+    table = Table(show_edge=False)
+    table.add_column("workflow id", overflow="fold")
+    for column in ("customer", "health", "watching since"):
+        table.add_column(column, no_wrap=True)
+    for row in rows:
+        table.add_row(
+            row["workflow_id"],
+            row["customer_name"] or "-",
+            row["health"] or "-",
+            row["start_time"][:19],
+        )
+    out.print(table if rows else "no onboardings match")
+    _print_counts(totals)
+
+
+@app.command(epilog=EXIT_CODES_HELP)
+def health(
+    ctx: typer.Context,
+    workflow_id: WorkflowIdOption,
+    check: Annotated[
+        bool, typer.Option("--check", help="Check now (with a probe disk) before showing.")
+    ] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Key health of a completed onboarding: findings with their fix, probes, key changes."""
+    target = target_of(ctx)
+
+    async def work() -> WatchStatus:
+        client = await connect(target)
+        if check:
+            before = await lifecycle.fetch_health(client, target, workflow_id)
+            await lifecycle.check_now(client, target, workflow_id)
+            for _ in range(600):
+                status = await lifecycle.fetch_health(client, target, workflow_id)
+                if status.checks > before.checks:
+                    return status
+                await asyncio.sleep(0.5)
+        return await lifecycle.fetch_health(client, target, workflow_id)
+
+    status = run(work)
+    if as_json:
+        print_json(status.model_dump(mode="json"))
+        return
+    out.print(f"health: {status.health or 'not checked yet'}", highlight=False)
+    out.print(f"key: {status.key_url}", highlight=False)
+    out.print(
+        f"last check: {status.last_check_at}; last probe: {status.last_probe_at} "
+        f"({'ok' if status.last_probe_ok else 'failed' if status.last_probe_ok is False else '-'})"
+        f"; last key rotation: {status.last_key_rotation_at or '-'}",
+        highlight=False,
+    )
+    for finding in status.findings:
+        out.print(
+            f"- {finding.code} [{finding.severity}, {finding.owner}]: {finding.message}\n"
+            f"  fix: {finding.fix}",
+            markup=False,
+            highlight=False,
+        )
+    for change in status.key_changes:
+        out.print(
+            f"key change {change.number}: {change.old_key_url} -> {change.new_key_url}: "
+            f"{change.outcome}" + (f" ({change.reason})" if change.reason else ""),
+            markup=False,
+            highlight=False,
+        )
+    if status.stopped_reason:
+        out.print(f"watch stopped: {status.stopped_reason}", highlight=False)
+
+
+@app.command(name="change-key", epilog=EXIT_CODES_HELP)
+def change_key(
+    ctx: typer.Context,
+    workflow_id: WorkflowIdOption,
+    key_url: Annotated[
+        str,
+        typer.Option(help="New key: https://<vault>.vault.azure.net/keys/<name>[/<version>]."),
+    ],
+    as_json: JsonFlag = False,
+) -> None:
+    """Move the encryption set to a new key; verified with a test disk, rolled back if it fails."""
+    target = target_of(ctx)
+
+    async def work() -> KeyChange:
+        return await lifecycle.change_key(await connect(target), target, workflow_id, key_url)
+
+    change = run(work)
+    if as_json:
+        print_json(change.model_dump(mode="json"))
+    else:
+        out.print(
+            f"key change {change.number}: {change.old_key_url} -> {change.new_key_url}: "
+            f"{change.outcome}",
+            markup=False,
+            highlight=False,
+        )
+        if change.reason:
+            out.print(f"reason: {change.reason}\nfix: {change.fix}", markup=False)
+    raise typer.Exit(ExitCode.OK if change.outcome == "succeeded" else ExitCode.FAILED)
+
+
+@app.command(epilog=EXIT_CODES_HELP)
+def offboard(ctx: typer.Context, workflow_id: WorkflowIdOption, as_json: JsonFlag = False) -> None:
+    """Delete the customer's encryption set (refused while disks use it) and stop the watch."""
+    target = target_of(ctx)
+
+    async def work() -> OffboardResult:
+        return await lifecycle.offboard(await connect(target), target, workflow_id)
+
+    result = run(work)
+    if as_json:
+        print_json(result.model_dump(mode="json"))
+        return
+    out.print(f"offboarded {workflow_id}", highlight=False)
+    for resource in result.deleted:
+        out.print(f"  deleted {resource}", markup=False, highlight=False)
+    for resource in result.kept_shared:
+        out.print(f"  kept (shared) {resource}", markup=False, highlight=False)
 
 
 @app.command(epilog=EXIT_CODES_HELP)

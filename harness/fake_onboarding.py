@@ -58,6 +58,8 @@ def make_request(**overrides: Any) -> dict[str, Any]:
         "resource_group": "rg-cmk",
         "region": "eastus",
         "des_name": f"des-{uuid.uuid4().hex[:12]}",
+        # The watch has its own tests (test_key_health.py); FakeAzure has no health activities.
+        "key_health": {"enabled": False},
     }
     request.update(overrides)
     return request

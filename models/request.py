@@ -21,6 +21,7 @@ from pydantic import (
 )
 
 from models.base import Strict
+from models.watch_settings import WatchSettings
 
 NIL_GUID = "00000000-0000-0000-0000-000000000000"
 # Validators use fullmatch: with match(), '$' also accepts a trailing newline ("eastus-des\n").
@@ -143,6 +144,8 @@ class OnboardingRequest(Strict):
         timedelta, _duration(timedelta(seconds=1), timedelta(days=7))
     ] = timedelta(hours=6)
     policy: Policy = DEFAULT_POLICY
+    # After completion: how often the key-health watch checks and probes (workflows/key_health.py).
+    key_health: WatchSettings = WatchSettings()
 
     @field_validator(
         "reminder_interval", "customer_deadline", "feature_registration_timeout", mode="before"

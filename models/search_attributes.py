@@ -5,5 +5,7 @@ from temporalio.common import SearchAttributeKey
 STAGE = SearchAttributeKey.for_keyword("CmkStage")
 CUSTOMER_TENANT_ID = SearchAttributeKey.for_keyword("CmkCustomerTenantId")
 CUSTOMER_NAME = SearchAttributeKey.for_keyword("CmkCustomerName")
+# healthy / degraded / broken (models.lifecycle.Health), upserted by the key-health watch.
+HEALTH = SearchAttributeKey.for_keyword("CmkHealth")
 
-ALL = (STAGE, CUSTOMER_TENANT_ID, CUSTOMER_NAME)
+ALL = (STAGE, CUSTOMER_TENANT_ID, CUSTOMER_NAME, HEALTH)

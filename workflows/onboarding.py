@@ -56,6 +56,11 @@ with workflow.unsafe.imports_passed_through():
     from workflows.compensation import Leftovers, compensate
     from workflows.instructions import build_instructions, current_details
     from workflows.submissions import SubmissionRejected, parse_submission
+    from workflows.watch_start import (
+        PATCH_START_KEY_HEALTH_WATCH,
+        deployment_of,
+        start_key_health_watch,
+    )
 
 # Workflows started before this patch poll the feature with get/register/wait/provider activities.
 PATCH_ONE_FEATURE_ACTIVITY = "one-feature-registration-activity"
@@ -222,6 +227,9 @@ class CmkOnboardingWorkflow:
         resources = self._status.resources
         resources.test_disk_id = disk.id
         self._set_stage(Stage.COMPLETED, "nobody")
+        if request.key_health.enabled and workflow.patched(PATCH_START_KEY_HEALTH_WATCH):
+            deployment = deployment_of(request, self._workflow_id, resources, app, identity)
+            await start_key_health_watch(deployment, request.key_health)
         await self._notify("completed")
         created = [
             r

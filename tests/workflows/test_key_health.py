@@ -1,0 +1,266 @@
+"""The key-health watch on the time-skipping server with fake activities: findings, CmkHealth,
+notifications, clearing, key changes with rollback, continue-as-new."""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.service import RPCError
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from harness.polling import assert_eventually
+from models import search_attributes
+from models.lifecycle import (
+    UPDATE_CHANGE_KEY,
+    Health,
+    KeyChange,
+    KeyChangeRequest,
+    WatchInput,
+    WatchStatus,
+    watch_workflow_id,
+)
+from models.watch_settings import WatchSettings
+from tests.workflows.fake_lifecycle import NEW_KEY_URL, FakeKeyChain, deployment
+from workflows import WORKFLOWS, CmkKeyHealthWatchWorkflow
+from workflows.task_queues import azure_writes_task_queue
+
+# Real seconds: the test server's env.sleep turned out unreliable across tests (h2 errors,
+# timeouts) while a watch waits on a timer, so the checks here run on short real intervals.
+SECOND = timedelta(seconds=1)
+
+
+@dataclass
+class Watch:
+    handle: WorkflowHandle[CmkKeyHealthWatchWorkflow, WatchStatus]
+    chain: FakeKeyChain
+
+    async def status(self) -> WatchStatus:
+        return await self.handle.query(CmkKeyHealthWatchWorkflow.health)
+
+    async def after_check(self, checks: int) -> WatchStatus:
+        async def done() -> WatchStatus:
+            status = await self.status()
+            assert status.checks >= checks, f"{status.checks} checks, waiting for {checks}"
+            return status
+
+        return await assert_eventually(done)
+
+    async def health_attribute(self) -> str | None:
+        description = await self.handle.describe()
+        return description.typed_search_attributes.get(search_attributes.HEALTH)
+
+
+@asynccontextmanager
+async def watching(
+    env: WorkflowEnvironment, chain: FakeKeyChain | None = None, **settings: Any
+) -> AsyncIterator[Watch]:
+    chain = chain or FakeKeyChain(deployment(f"des-{uuid.uuid4().hex[:12]}"))
+    task_queue = f"tq-{uuid.uuid4()}"
+    async with (
+        Worker(
+            env.client, task_queue=task_queue, workflows=WORKFLOWS, activities=chain.activities()
+        ),
+        Worker(
+            env.client,
+            task_queue=azure_writes_task_queue(task_queue),
+            activities=chain.activities(),
+        ),
+    ):
+        handle = await env.client.start_workflow(
+            CmkKeyHealthWatchWorkflow.run,
+            WatchInput(deployment=chain.deployment, settings=WatchSettings(**settings)),
+            id=watch_workflow_id(chain.deployment.onboarding_workflow_id),
+            task_queue=task_queue,
+        )
+        yield Watch(handle, chain)
+        with contextlib.suppress(RPCError):  # already closed (stopped, or a failed assertion)
+            await handle.terminate("test over")
+
+
+async def test_first_check_probes_and_reports_healthy_without_notifying(
+    env: WorkflowEnvironment,
+) -> None:
+    """The first check reads the DES and proves the key once; healthy is set, nobody is told."""
+    async with watching(env) as watch:
+        status = await watch.after_check(1)
+        assert status.health == Health.HEALTHY and status.findings == []
+        assert watch.chain.names() == ["read", "probe"]
+        assert await watch.health_attribute() == "healthy"
+        assert watch.chain.notifications == []
+
+
+async def test_fault_seen_in_rotation_error_is_broken_then_clears_after_a_confirming_probe(
+    env: WorkflowEnvironment,
+) -> None:
+    """autoKeyRotationError -> broken (both told, no probe spent); fixed -> one probe -> healthy."""
+    async with watching(env, check_interval=SECOND) as watch:
+        first = await watch.after_check(1)
+        watch.chain.rotation_cause = "KeyDisabled"
+        status = await watch.after_check(first.checks + 2)
+        assert status.health == Health.BROKEN
+        assert [f.code for f in status.findings] == ["KEY_DISABLED"]
+        assert status.findings[0].owner == "customer" and "--enabled true" in status.findings[0].fix
+        assert await watch.health_attribute() == "broken"
+        assert watch.chain.names().count("probe") == 1
+        told = [(n.audience, n.health) for n in watch.chain.notifications]
+        assert told == [("customer", Health.BROKEN), ("isv", Health.BROKEN)]
+
+        watch.chain.rotation_cause = None
+        status = await watch.after_check(status.checks + 2)
+        assert status.health == Health.HEALTHY and status.findings == []
+        assert watch.chain.names().count("probe") == 2
+        assert await watch.health_attribute() == "healthy"
+        assert [n.health for n in watch.chain.notifications][-2:] == [Health.HEALTHY] * 2
+
+
+@pytest.mark.parametrize(
+    ("cause", "code", "owner"),
+    [
+        ("ConsentRevoked", "CONSENT_REVOKED", "customer"),
+        ("RoleRemoved", "KEY_ROLE_REMOVED", "customer"),
+        ("KeyDisabled", "KEY_DISABLED", "customer"),
+        ("KeyExpired", "KEY_EXPIRED", "customer"),
+        ("KeyDeleted", "KEY_DELETED", "customer"),
+        ("VaultGone", "KEY_VAULT_GONE", "customer"),
+        ("IdentityDeleted", "IDENTITY_DELETED", "isv"),
+        ("FederatedCredentialDeleted", "FEDERATED_CREDENTIAL_DELETED", "isv"),
+    ],
+)
+async def test_probe_only_fault_is_found_and_kept_until_a_probe_passes(
+    env: WorkflowEnvironment, cause: str, code: str, owner: str
+) -> None:
+    """A fault only a disk create shows (rotation off): named by the probe, kept while reads
+    look clean, cleared by the next probe (unhealthy_probe_interval) once fixed."""
+    chain = FakeKeyChain(deployment(f"des-{uuid.uuid4().hex[:12]}"), probe_cause=cause)
+    settings = {"check_interval": SECOND, "unhealthy_probe_interval": 4 * SECOND}
+    async with watching(env, chain, **settings) as watch:
+        status = await watch.after_check(1)
+        assert status.health == Health.BROKEN
+        assert [(f.code, f.owner) for f in status.findings] == [(code, owner)]
+        chain.probe_cause = None
+        status = await watch.after_check(2)
+        assert status.health == Health.BROKEN, "a read alone must not clear a probe's finding"
+        assert chain.names().count("probe") == 1
+
+        async def cleared() -> None:
+            assert (await watch.status()).health == Health.HEALTHY
+
+        await assert_eventually(cleared, within=15)
+        assert chain.names().count("probe") == 2
+
+
+async def test_missing_and_changed_encryption_set(env: WorkflowEnvironment) -> None:
+    """Another key, or someone else's modification, is degraded; a deleted DES is broken."""
+    async with watching(env) as watch:
+        await watch.after_check(1)
+        watch.chain.last_modified_by = "mallory@isv.example"
+        await watch.handle.signal(CmkKeyHealthWatchWorkflow.check_now, False)
+        status = await watch.after_check(2)
+        assert status.health == Health.DEGRADED
+        assert [f.code for f in status.findings] == ["ENCRYPTION_SET_CHANGED_OUTSIDE_SERVICE"]
+        assert "mallory" in status.findings[0].message
+        watch.chain.last_modified_by = None
+        watch.chain.key_url = "https://other-kv.vault.azure.net/keys/other"
+        await watch.handle.signal(CmkKeyHealthWatchWorkflow.check_now, False)
+        status = await watch.after_check(3)
+        assert "other-kv" in status.findings[0].message
+        watch.chain.found = False
+        await watch.handle.signal(CmkKeyHealthWatchWorkflow.check_now, False)
+        status = await watch.after_check(4)
+        assert status.health == Health.BROKEN
+        assert [f.code for f in status.findings] == ["ENCRYPTION_SET_MISSING"]
+
+
+async def test_key_change_moves_the_set_and_verifies_with_a_test_disk(
+    env: WorkflowEnvironment,
+) -> None:
+    """change_key: PUT the new key, read back, test disk created and deleted, both keys kept."""
+    async with watching(env) as watch:
+        await watch.after_check(1)
+        change = await watch.handle.execute_update(
+            UPDATE_CHANGE_KEY, KeyChangeRequest(key_url=NEW_KEY_URL), result_type=KeyChange
+        )
+        assert isinstance(change, KeyChange)
+        assert change.outcome == "succeeded"
+        assert (change.old_key_url, change.new_key_url) == (
+            watch.chain.deployment.key_url,
+            NEW_KEY_URL,
+        )
+        names = watch.chain.names()
+        assert names[names.index("put") :][:4] == ["put", "verify", "disk", "delete_disk"]
+        status = await watch.after_check(2)
+        assert status.key_url == NEW_KEY_URL and status.health == Health.HEALTHY
+        assert status.key_changes == [change]
+        assert [n.kind for n in watch.chain.notifications] == ["key_changed"] * 2
+
+
+async def test_failed_key_change_rolls_back_to_the_old_key(env: WorkflowEnvironment) -> None:
+    """A refused new key: the DES is put back on the old one; the status says why and how."""
+    async with watching(env) as watch:
+        await watch.after_check(1)
+        watch.chain.rejected_keys.add(NEW_KEY_URL)
+        change = await watch.handle.execute_update(
+            UPDATE_CHANGE_KEY, {"key_url": NEW_KEY_URL}, result_type=KeyChange
+        )
+        assert change.outcome == "rolled_back"
+        assert change.reason is not None and "KeyVaultAccessForbidden" in change.reason
+        assert [arg for name, arg in watch.chain.calls if name == "put"] == [
+            NEW_KEY_URL,
+            watch.chain.deployment.key_url,
+        ]
+        assert watch.chain.key_url == watch.chain.deployment.key_url
+        status = await watch.after_check(2)
+        assert status.key_url == watch.chain.deployment.key_url
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        ({"key_url": "http://contoso-kv.vault.azure.net/keys/cmk"}, "must use https"),
+        ({"key_url": "https://contoso-kv.vault.azure.net/keys/cmk"}, "already uses"),
+        ({"note": "no key"}, "key_url: is required"),
+    ],
+)
+async def test_bad_key_change_is_rejected_before_history(
+    env: WorkflowEnvironment, body: dict[str, Any], reason: str
+) -> None:
+    """The validator names the field and the fix; no update is accepted into history."""
+    async with watching(env) as watch:
+        await watch.after_check(1)
+        with pytest.raises(WorkflowUpdateFailedError) as failed:
+            await watch.handle.execute_update(UPDATE_CHANGE_KEY, body, result_type=KeyChange)
+        assert reason in str(failed.value.cause)
+        events = (await watch.handle.fetch_history()).events
+        accepted = EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED
+        assert not [e for e in events if e.event_type == accepted]
+        assert watch.chain.names() == ["read", "probe"]
+
+
+async def test_continues_as_new_carrying_its_status(env: WorkflowEnvironment) -> None:
+    """After checks_per_run checks a new run starts with the same findings and counters."""
+    async with watching(env, checks_per_run=2, check_interval=SECOND) as watch:
+        await watch.after_check(1)
+        watch.chain.rotation_cause = "RoleRemoved"
+        status = await watch.after_check(4)
+        assert status.health == Health.BROKEN and status.checks >= 3
+        description = await watch.handle.describe()
+        assert description.run_id != watch.handle.first_execution_run_id
+        assert [n.health for n in watch.chain.notifications] == [Health.BROKEN] * 2
+
+
+async def test_stop_signal_ends_the_watch(env: WorkflowEnvironment) -> None:
+    async with watching(env) as watch:
+        await watch.after_check(1)
+        await watch.handle.signal(CmkKeyHealthWatchWorkflow.stop, "offboarded")
+        result = await watch.handle.result()
+        assert result.stopped_reason == "offboarded"

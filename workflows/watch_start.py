@@ -1,0 +1,64 @@
+"""Start the key-health watch when an onboarding completes (a child that outlives its parent)."""
+
+from __future__ import annotations
+
+from temporalio import workflow
+from temporalio.common import WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.workflow import ParentClosePolicy
+
+with workflow.unsafe.imports_passed_through():
+    from models import ApplicationRef, ManagedIdentityRef, OnboardingRequest, ResourceIds
+    from models.lifecycle import Deployment, WatchInput, watch_workflow_id
+    from models.watch_settings import WatchSettings
+    from workflows import plan
+    from workflows.key_health import CmkKeyHealthWatchWorkflow
+
+# Onboardings that completed before this patch have no watch; `starter.py health-watch` adds one.
+PATCH_START_KEY_HEALTH_WATCH = "start-key-health-watch"
+
+
+def deployment_of(
+    request: OnboardingRequest,
+    workflow_id: str,
+    resources: ResourceIds,
+    app: ApplicationRef,
+    identity: ManagedIdentityRef,
+) -> Deployment:
+    assert resources.encryption_set_id is not None and resources.key_url is not None
+    return Deployment(
+        onboarding_workflow_id=workflow_id,
+        customer_tenant_id=request.customer_tenant_id,
+        customer_name=request.customer_name,
+        subscription_id=request.subscription_id,
+        resource_group=request.resource_group,
+        region=request.region,
+        des_name=request.des_name,
+        encryption_set_id=resources.encryption_set_id,
+        identity_id=identity.id,
+        federated_client_id=app.app_id,
+        app_object_id=app.object_id if plan.is_isolated(request) else None,
+        key_url=resources.key_url,
+        encryption_type=request.encryption_type,
+        rotation_to_latest_key_version_enabled=request.rotation_to_latest_key_version_enabled,
+        disk_sku=request.disk_sku,
+        test_disk_size_gb=request.test_disk_size_gb,
+        identity_mode=request.policy.identity_mode,
+        policy=request.policy,
+    )
+
+
+async def start_key_health_watch(deployment: Deployment, settings: WatchSettings) -> None:
+    """Best effort: a completed onboarding stays completed if the watch cannot start."""
+    try:
+        await workflow.start_child_workflow(
+            CmkKeyHealthWatchWorkflow.run,
+            WatchInput(deployment=deployment, settings=settings),
+            id=watch_workflow_id(deployment.onboarding_workflow_id),
+            parent_close_policy=ParentClosePolicy.ABANDON,
+            # A re-onboarding (after an offboarding) gets a fresh watch.
+            id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+            static_summary=f"Key health of {deployment.customer_name}: {deployment.des_name}",
+        )
+    except WorkflowAlreadyStartedError:
+        workflow.logger.info("Key-health watch already running")
