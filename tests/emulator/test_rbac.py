@@ -106,3 +106,25 @@ async def test_graph_needs_application_readwrite(emulator, isv, graph) -> None:
     )
     created = await graph.applications.post(Application(display_name="allowed"))
     assert created is not None and created.app_id
+
+
+async def test_permissions_api_lists_the_callers_effective_actions(emulator, isv, arm: Arm) -> None:
+    """GET .../resourceGroups/{rg}/providers/Microsoft.Authorization/permissions (2022-04-01)
+    answers one Permission per role assignment in scope; a revoked role disappears from it."""
+    from azure.core.rest import HttpRequest
+
+    url = (
+        f"/subscriptions/{isv.subscription_id}/resourceGroups/cmk-rg/providers/"
+        "Microsoft.Authorization/permissions?api-version=2022-04-01"
+    )
+    response = await arm.resources.send_request(HttpRequest("GET", url))
+    assert response.status_code == 200
+    value = response.json()["value"]
+    assert set(value[0]) == {"actions", "notActions", "dataActions", "notDataActions"}
+    actions = {a for p in value for a in p["actions"]}
+    assert "Microsoft.Compute/diskEncryptionSets/write" in actions
+    await emulator.control.revoke_role(isv.subscription_id, role=OPERATOR, app_id=isv.client_id)
+    response = await arm.resources.send_request(HttpRequest("GET", url))
+    actions = {a for p in response.json()["value"] for a in p["actions"]}
+    assert "Microsoft.Compute/diskEncryptionSets/write" not in actions
+    assert "Microsoft.ManagedIdentity/userAssignedIdentities/write" in actions
