@@ -39,7 +39,8 @@ ALLOWED: dict[str, set[str]] = {
         "activities",
         "workflows",
     },
-    "cli": {"models", "config", "payload_codec", "client", "harness", "emulator"},
+    # activities: `doctor` runs activities/preflight.py with the worker's Azure clients.
+    "cli": {"models", "config", "payload_codec", "client", "harness", "emulator", "activities"},
     "customer_page": {"models", "config", "payload_codec", "client"},
     "emulator": set(),
     "worker": {"models", "config", "payload_codec", "client", "activities", "workflows"},
