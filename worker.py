@@ -6,11 +6,13 @@ uv run python worker.py        # configured only by environment variables (see s
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
 import signal
 import sys
 from collections.abc import Callable, Sequence
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import structlog
@@ -27,12 +29,15 @@ from config.policy import policy_from_env
 from config.secret_files import with_secret_files
 from config.settings import SettingsError, WorkerSettings
 from workflows import WORKFLOWS
+from workflows.sandbox import sandboxed_runner
 from workflows.task_queues import azure_writes_task_queue
 
 EXIT_BAD_SETTINGS = 2
 EXIT_TEMPORAL_UNREACHABLE = 3
 # In-flight activities get this long to finish after SIGTERM before they are cancelled.
 GRACEFUL_SHUTDOWN = timedelta(seconds=10)
+# The code a workflow replays with: its build id changes whenever any of these changes.
+BUILD_ID_PACKAGES = ("workflows", "models", "activities")
 
 log = structlog.get_logger("cmk.worker")
 
@@ -79,14 +84,13 @@ def build_workers(
     """
     task_queue = settings.temporal.task_queue
     common: dict[str, Any] = {
+        "build_id": code_build_id(),
         "activities": activities,
         "max_concurrent_activities": settings.max_concurrent_activities,
         "graceful_shutdown_timeout": GRACEFUL_SHUTDOWN,
         "interceptors": [HeartbeatWhileRunning()],
     }
-    workflow_options: dict[str, Any] = {}
-    if not settings.workflow_sandbox:
-        workflow_options["workflow_runner"] = UnsandboxedWorkflowRunner()
+    runner = sandboxed_runner() if settings.workflow_sandbox else UnsandboxedWorkflowRunner()
     writes_options: dict[str, Any] = {}
     if settings.azure_writes_per_second is not None:
         writes_options["max_task_queue_activities_per_second"] = settings.azure_writes_per_second
@@ -97,11 +101,26 @@ def build_workers(
             workflows=WORKFLOWS,
             max_concurrent_workflow_tasks=settings.max_concurrent_workflow_tasks,
             max_cached_workflows=settings.max_cached_workflows,
-            **workflow_options,
+            workflow_runner=runner,
             **common,
         ),
         Worker(client, task_queue=azure_writes_task_queue(task_queue), **common, **writes_options),
     ]
+
+
+def code_build_id() -> str:
+    """A build id from this service's own source files.
+
+    Without one the SDK hashes the code of every loaded module (msgraph alone brings thousands),
+    which took the worker over 20 s to start on a busy machine.
+    """
+    digest = hashlib.sha256()
+    root = Path(__file__).resolve().parent
+    for package in BUILD_ID_PACKAGES:
+        for source in sorted((root / package).rglob("*.py")):
+            digest.update(source.relative_to(root).as_posix().encode())
+            digest.update(source.read_bytes())
+    return f"cmk-{digest.hexdigest()[:16]}"
 
 
 async def _run_until_signalled(workers: list[Worker], settings: WorkerSettings) -> None:

@@ -148,11 +148,22 @@ class Parked:
     peak_rss_mb: float
     cpu_percent: float
     window: float
+    # The same worker after its warm-up onboarding, before any of the `size` were started.
+    warm_rss_mb: float = 0.0
 
 
-async def run_parked(stack: BenchStack, size: int, *, window: float, within: float) -> Parked:
+async def run_parked(
+    stack: BenchStack,
+    size: int,
+    *,
+    window: float,
+    within: float,
+    extra: dict[str, str] | None = None,
+) -> Parked:
     """`size` onboardings waiting for customers who do not answer; the worker should idle."""
-    worker = await start_onboarding_worker(stack, "parked")
+    worker = await start_onboarding_worker(stack, "parked", extra)
+    assert worker.process.pid is not None
+    warm_rss = rss_mb(worker.process.pid)
     onboardings = await fleet.new_fleet(stack.control, worker.isv, size)
     target = TemporalTarget(stack.temporal_address, DEFAULT_NAMESPACE, worker.task_queue)
     limit = asyncio.Semaphore(DRIVER_CONCURRENCY)
@@ -172,7 +183,9 @@ async def run_parked(stack: BenchStack, size: int, *, window: float, within: flo
     before = CpuSample.now(pid)
     await asyncio.sleep(window)
     after = CpuSample.now(pid)
-    parked = Parked(size, rss_mb(pid), peak_rss_mb(pid), after.percent_since(before), window)
+    parked = Parked(
+        size, rss_mb(pid), peak_rss_mb(pid), after.percent_since(before), window, warm_rss
+    )
 
     async def terminate(onboarding: fleet.Onboarding) -> None:
         async with limit:

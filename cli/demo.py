@@ -75,6 +75,7 @@ async def run_demo(
         worker = WorkerProcess(env, state_dir / "worker.log")
         stack.callback(worker.stop)
         worker.start()
+        await worker.wait_started()
         console.print(
             f"    Temporal {temporal.address}, UI {temporal.ui_url}, emulator {emulator.url}, "
             f"worker pid {worker.pid} (log {worker.log_file})"

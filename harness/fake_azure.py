@@ -84,7 +84,13 @@ def _guid(seed: str) -> str:
 
 @dataclass
 class FakeAzure:
-    """Records every call; `errors[name]` are raised by successive calls, `blocked` never return."""
+    """Records every call; `errors[name]` are raised by successive calls, `blocked` never return.
+
+    `lost[name]` calls fail as if their worker was killed mid-call: the server counts such an
+    attempt (a heartbeat timeout) like any retryable failure, and a real one costs 20 s of wall
+    time that the test server does not skip (tests/reliability/test_worker_crash.py SIGKILLs real
+    workers). Every call of an activity in `down` fails as during an Azure outage.
+    """
 
     feature_state: str = "Registered"
     polls_until_registered: int = 0
@@ -92,6 +98,8 @@ class FakeAzure:
         default_factory=lambda: defaultdict(list)
     )
     blocked: set[ActivityName] = field(default_factory=set)
+    lost: dict[ActivityName, int] = field(default_factory=lambda: defaultdict(int))
+    down: set[ActivityName] = field(default_factory=set)
     encryption_set_in_use: bool = False
     disk_encryption_type: str | None = None
     calls: list[tuple[ActivityName, Any]] = field(default_factory=list)
@@ -116,6 +124,11 @@ class FakeAzure:
         self.calls.append((name, arg))
         if self.errors.get(name):
             raise self.errors[name].pop(0)
+        if name in self.down:
+            raise ApplicationError("503 Service Unavailable", type="HttpResponseError")
+        if self.lost.get(name):
+            self.lost[name] -= 1
+            raise ApplicationError("worker lost mid-call", type="WorkerLost")
         if name in self.blocked:
             try:
                 while True:

@@ -22,6 +22,7 @@ from harness.fake_azure import FakeAzure
 from harness.polling import assert_eventually
 from models import Stage, search_attributes, workflow_id_for
 from workflows import WORKFLOWS, CmkOnboardingWorkflow
+from workflows.sandbox import sandboxed_runner
 from workflows.task_queues import azure_writes_task_queue
 
 CUSTOMER_TENANT = "11111111-2222-3333-4444-555555555555"
@@ -120,6 +121,7 @@ async def running(
             task_queue=task_queue,
             workflows=WORKFLOWS,
             activities=fake.activities(),
+            workflow_runner=sandboxed_runner(),  # the production sandbox, as worker.py runs it
             **heartbeats,
         ),
         # The Azure writes run on their own queue, as in worker.py.

@@ -39,6 +39,9 @@ STOP_TIMEOUT = 10.0
 # buckets refill and DiskRP's windows pass LOCAL_TIME_SCALE times sooner, and the worker's write
 # pace is scaled by the same factor, so the same limits bind at the same point, only sooner.
 LOCAL_TIME_SCALE = 60.0
+# worker.py's first line once its pollers run (both log formats carry it verbatim).
+STARTED_LINE = "worker started"
+WORKER_START_TIMEOUT = 120.0
 
 
 class StackError(RuntimeError):
@@ -229,6 +232,17 @@ class WorkerProcess:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+
+    async def wait_started(self, within: float = WORKER_START_TIMEOUT) -> None:
+        """Until the worker logs that it polls; a query sent earlier waits on a busy machine."""
+        deadline = time.monotonic() + within
+        while STARTED_LINE not in self.log_file.read_text(errors="replace"):
+            if not self.running:
+                raise StackError(f"worker.py exited while starting:\n{self.log_tail()}")
+            if time.monotonic() > deadline:
+                tail = self.log_tail()
+                raise StackError(f"worker.py did not start within {within:.0f}s:\n{tail}")
+            await asyncio.sleep(0.2)
 
     def stop(self, timeout: float = STOP_TIMEOUT) -> int | None:
         """SIGTERM: the worker finishes its in-flight tasks and exits."""

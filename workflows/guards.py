@@ -2,37 +2,41 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.workflow import ActivityCancellationType
 
-from models import ActivityName, KeyVaultTenant, KeyVaultTenantCheck, Policy
-from workflows import options
+from models import KeyVaultTenant, KeyVaultTenantCheck, Policy
+from workflows import options, steps
 
-# Reads the worker's memory. Not a local activity: its marker before the feature patch's marker
-# failed replay (core saw the later patch marker before the workflow code reached it).
-POLICY_TIMEOUT = timedelta(seconds=30)
+with workflow.unsafe.imports_passed_through():
+    from activities.key_vault_tenant import KeyVaultTenantActivities
+    from activities.policy import PolicyActivities
+
+# Reads the worker's memory: no heartbeat, a short attempt. Not a local activity: its marker
+# before the feature patch's marker failed replay (core saw the later patch marker first).
+POLICY_READ = dataclasses.replace(
+    options.AZURE_CALL, start_to_close=timedelta(seconds=30), heartbeat=None
+)
 
 
 async def load_policy() -> Policy:
     """The worker's policy, once per run: recorded in history, so replay sees the same one."""
-    return await workflow.execute_activity(
-        ActivityName.LOAD_POLICY,
-        result_type=Policy,
-        start_to_close_timeout=POLICY_TIMEOUT,
-        retry_policy=options.AZURE_CALL_RETRY,
+    return await workflow.execute_activity_method(
+        PolicyActivities.load_policy,
+        start_to_close_timeout=POLICY_READ.start_to_close,
+        schedule_to_close_timeout=POLICY_READ.schedule_to_close,
+        retry_policy=POLICY_READ.retry,
+        cancellation_type=POLICY_READ.cancellation,
         summary="Load the worker's onboarding policy",
     )
 
 
 async def check_key_vault_tenant(check: KeyVaultTenantCheck) -> KeyVaultTenant:
-    return await workflow.execute_activity(
-        ActivityName.CHECK_KEY_VAULT_TENANT,
+    return await steps.run(
+        KeyVaultTenantActivities.check_key_vault_tenant,
         check,
-        result_type=KeyVaultTenant,
-        start_to_close_timeout=options.AZURE_CALL_TIMEOUT,
-        retry_policy=options.AZURE_CALL_RETRY,
-        cancellation_type=ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-        summary=f"Check that the vault of {check.key_url} is in tenant {check.customer_tenant_id}",
+        options.AZURE_CALL,
+        f"Check that the vault of {check.key_url} is in tenant {check.customer_tenant_id}",
     )

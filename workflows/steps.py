@@ -1,11 +1,12 @@
-"""Typed activity calls: each one fixes its timeout, retry policy and history summary."""
+"""Typed activity calls: each names its activity method, call profile and history summary."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from typing import Any, TypeVar
 
 from temporalio import workflow
-from temporalio.workflow import ActivityCancellationType
 
 from models import (
     ActivityName,
@@ -26,190 +27,175 @@ from models import (
     TestDiskSpec,
 )
 from workflows import options
-from workflows.task_queues import AZURE_WRITE_ACTIVITIES, azure_writes_task_queue
+from workflows.options import CallProfile
+from workflows.task_queues import azure_writes_task_queue
 
-# Every call waits for its activity to acknowledge cancellation: compensation then never races a
-# create still in flight, and the workflow never closes while one of its activities still runs.
-_WAIT = ActivityCancellationType.WAIT_CANCELLATION_COMPLETED
+# Only the method references are used here (their names and types); the worker registers the
+# bound methods. Passed through: the workflow sandbox must not re-import the Azure SDKs.
+with workflow.unsafe.imports_passed_through():
+    from activities.encryption import EncryptionActivities
+    from activities.features import FeatureActivities
+    from activities.graph_apps import GraphActivities
+    from activities.identity import ManagedIdentityActivities
+    from activities.notify import NotifierActivities
+
+Arg = TypeVar("Arg")
+Result = TypeVar("Result")
 
 
-def _queue(name: ActivityName) -> str | None:
-    """The paced writes queue for per-onboarding ARM writes; None: the workflow's own queue."""
-    if name in AZURE_WRITE_ACTIVITIES:
-        return azure_writes_task_queue(workflow.info().task_queue)
-    return None
+async def run(
+    activity: Callable[[Any, Arg], Awaitable[Result]],
+    arg: Arg,
+    profile: CallProfile,
+    summary: str,
+) -> Result:
+    """Schedule one activity method with the timeouts, retries and queue of its profile."""
+    return await workflow.execute_activity_method(
+        activity,
+        arg,
+        # None keeps the workflow's own queue, exactly as the recorded histories scheduled it.
+        task_queue=(
+            azure_writes_task_queue(workflow.info().task_queue)
+            if profile.queue == "azure-writes"
+            else None
+        ),
+        start_to_close_timeout=profile.start_to_close,
+        schedule_to_close_timeout=profile.schedule_to_close,
+        heartbeat_timeout=profile.heartbeat,
+        retry_policy=profile.retry,
+        cancellation_type=profile.cancellation,
+        summary=summary,
+    )
 
 
 async def get_feature(ref: FeatureRef) -> FeatureState:
-    return await workflow.execute_activity(
-        ActivityName.GET_FEATURE,
+    return await run(
+        FeatureActivities.get_feature,
         ref,
-        result_type=FeatureState,
-        start_to_close_timeout=options.AZURE_CALL_TIMEOUT,
-        heartbeat_timeout=options.AZURE_HEARTBEAT,
-        retry_policy=options.AZURE_CALL_RETRY,
-        cancellation_type=_WAIT,
-        summary=f"Read preview feature {ref.namespace}/{ref.feature_name}",
+        options.AZURE_CALL,
+        f"Read preview feature {ref.namespace}/{ref.feature_name}",
     )
 
 
 async def register_feature(ref: FeatureRef) -> FeatureState:
-    return await workflow.execute_activity(
-        ActivityName.REGISTER_FEATURE,
+    return await run(
+        FeatureActivities.register_feature,
         ref,
-        result_type=FeatureState,
-        start_to_close_timeout=options.AZURE_CALL_TIMEOUT,
-        heartbeat_timeout=options.AZURE_HEARTBEAT,
-        retry_policy=options.AZURE_CALL_RETRY,
-        cancellation_type=_WAIT,
-        summary=f"Register preview feature {ref.feature_name}",
+        options.AZURE_CALL,
+        f"Register preview feature {ref.feature_name}",
     )
 
 
 async def wait_feature_registered(ref: FeatureRef, give_up_after: timedelta) -> FeatureState:
     """Poll through activity retries: however long it takes, history records one attempt."""
-    return await workflow.execute_activity(
-        ActivityName.WAIT_FEATURE_REGISTERED,
+    return await run(
+        FeatureActivities.wait_feature_registered,
         ref,
-        result_type=FeatureState,
-        start_to_close_timeout=options.FEATURE_POLL_ATTEMPT_TIMEOUT,
-        heartbeat_timeout=options.AZURE_HEARTBEAT,
-        schedule_to_close_timeout=give_up_after,
-        retry_policy=options.FEATURE_POLL_RETRY,
-        cancellation_type=_WAIT,
-        summary=f"Wait until {ref.feature_name} is Registered (at most {give_up_after})",
+        options.FEATURE_POLL.within(give_up_after),
+        f"Wait until {ref.feature_name} is Registered (at most {give_up_after})",
     )
 
 
 async def ensure_feature_registered(ref: FeatureRef, give_up_after: timedelta) -> FeatureState:
     """Read, register if needed, poll through retries, re-register the provider: one activity."""
-    return await workflow.execute_activity(
-        ActivityName.ENSURE_FEATURE_REGISTERED,
+    return await run(
+        FeatureActivities.ensure_feature_registered,
         ref,
-        result_type=FeatureState,
-        start_to_close_timeout=options.FEATURE_POLL_ATTEMPT_TIMEOUT,
-        heartbeat_timeout=options.AZURE_HEARTBEAT,
-        schedule_to_close_timeout=give_up_after,
-        retry_policy=options.FEATURE_ENSURE_RETRY,
-        cancellation_type=_WAIT,
-        summary=f"Ensure feature {ref.feature_name} is Registered (at most {give_up_after})",
+        options.FEATURE_ENSURE.within(give_up_after),
+        f"Ensure feature {ref.feature_name} is Registered (at most {give_up_after})",
     )
 
 
 async def register_provider(ref: ProviderRef) -> str:
-    return await workflow.execute_activity(
-        ActivityName.REGISTER_PROVIDER,
+    return await run(
+        FeatureActivities.register_provider,
         ref,
-        result_type=str,
-        start_to_close_timeout=options.AZURE_CALL_TIMEOUT,
-        heartbeat_timeout=options.AZURE_HEARTBEAT,
-        retry_policy=options.AZURE_CALL_RETRY,
-        cancellation_type=_WAIT,
-        summary=f"Re-register resource provider {ref.namespace}",
+        options.AZURE_CALL,
+        f"Re-register resource provider {ref.namespace}",
     )
 
 
 async def ensure_application(spec: ApplicationSpec) -> ApplicationRef:
-    return await workflow.execute_activity(
-        ActivityName.ENSURE_APPLICATION,
+    return await run(
+        GraphActivities.ensure_application,
         spec,
-        result_type=ApplicationRef,
-        start_to_close_timeout=options.AZURE_CALL_TIMEOUT,
-        heartbeat_timeout=options.AZURE_HEARTBEAT,
-        retry_policy=options.AZURE_CALL_RETRY,
-        cancellation_type=_WAIT,
-        summary=f"Ensure multi-tenant application {spec.unique_name}",
+        options.AZURE_CALL,
+        f"Ensure multi-tenant application {spec.unique_name}",
     )
 
 
 async def ensure_managed_identity(spec: ManagedIdentitySpec) -> ManagedIdentityRef:
-    return await workflow.execute_activity(
-        ActivityName.ENSURE_MANAGED_IDENTITY,
+    return await run(
+        ManagedIdentityActivities.ensure_managed_identity,
         spec,
-        result_type=ManagedIdentityRef,
-        start_to_close_timeout=options.AZURE_CALL_TIMEOUT,
-        heartbeat_timeout=options.AZURE_HEARTBEAT,
-        retry_policy=options.AZURE_CALL_RETRY,
-        cancellation_type=_WAIT,
-        summary=f"Ensure managed identity {spec.name}",
+        options.AZURE_CALL,
+        f"Ensure managed identity {spec.name}",
     )
 
 
 async def ensure_federated_credential(spec: FederatedCredentialSpec) -> FederatedCredentialRef:
-    return await workflow.execute_activity(
-        ActivityName.ENSURE_FEDERATED_CREDENTIAL,
+    return await run(
+        GraphActivities.ensure_federated_credential,
         spec,
-        result_type=FederatedCredentialRef,
-        start_to_close_timeout=options.AZURE_CALL_TIMEOUT,
-        heartbeat_timeout=options.AZURE_HEARTBEAT,
-        retry_policy=options.AZURE_CALL_RETRY,
-        cancellation_type=_WAIT,
-        summary=f"Ensure federated credential {spec.name} (subject {spec.subject})",
+        options.AZURE_CALL,
+        f"Ensure federated credential {spec.name} (subject {spec.subject})",
     )
 
 
 async def create_encryption_set(spec: EncryptionSetSpec, attempt: int) -> EncryptionSetRef:
-    return await workflow.execute_activity(
-        ActivityName.CREATE_ENCRYPTION_SET,
+    return await run(
+        EncryptionActivities.create_encryption_set,
         spec,
-        task_queue=_queue(ActivityName.CREATE_ENCRYPTION_SET),
-        result_type=EncryptionSetRef,
-        start_to_close_timeout=options.LONG_RUNNING_TIMEOUT,
-        heartbeat_timeout=options.AZURE_HEARTBEAT,
-        retry_policy=options.LONG_RUNNING_RETRY,
-        cancellation_type=_WAIT,
-        summary=f"Create disk encryption set {spec.name} (attempt {attempt})",
+        options.PACED_LONG_RUNNING_WRITE,
+        f"Create disk encryption set {spec.name} (attempt {attempt})",
     )
 
 
 async def verify_encryption_set(spec: EncryptionSetSpec) -> EncryptionSetRef:
-    return await workflow.execute_activity(
-        ActivityName.VERIFY_ENCRYPTION_SET,
+    return await run(
+        EncryptionActivities.verify_encryption_set,
         spec,
-        result_type=EncryptionSetRef,
-        start_to_close_timeout=options.AZURE_CALL_TIMEOUT,
-        heartbeat_timeout=options.AZURE_HEARTBEAT,
-        retry_policy=options.AZURE_CALL_RETRY,
-        cancellation_type=_WAIT,
-        summary=f"Verify disk encryption set {spec.name}",
+        options.AZURE_CALL,
+        f"Verify disk encryption set {spec.name}",
     )
 
 
 async def create_test_disk(spec: TestDiskSpec) -> TestDiskRef:
-    return await workflow.execute_activity(
-        ActivityName.CREATE_TEST_DISK,
+    return await run(
+        EncryptionActivities.create_test_disk,
         spec,
-        task_queue=_queue(ActivityName.CREATE_TEST_DISK),
-        result_type=TestDiskRef,
-        start_to_close_timeout=options.LONG_RUNNING_TIMEOUT,
-        heartbeat_timeout=options.AZURE_HEARTBEAT,
-        retry_policy=options.LONG_RUNNING_RETRY,
-        cancellation_type=_WAIT,
-        summary=f"Create test disk {spec.name} encrypted with the new set",
+        options.PACED_LONG_RUNNING_WRITE,
+        f"Create test disk {spec.name} encrypted with the new set",
     )
+
+
+DeleteMethod = Callable[[Any, ResourceRef], Awaitable[object]]
+
+# Compensation and cleanup name their deletes by activity name; each is an idempotent delete.
+_DELETES: dict[ActivityName, tuple[DeleteMethod, CallProfile]] = {
+    ActivityName.DELETE_TEST_DISK: (EncryptionActivities.delete_test_disk, options.PACED_CLEANUP),
+    ActivityName.DELETE_ENCRYPTION_SET: (
+        EncryptionActivities.delete_encryption_set,
+        options.PACED_CLEANUP,
+    ),
+    ActivityName.DELETE_MANAGED_IDENTITY: (
+        ManagedIdentityActivities.delete_managed_identity,
+        options.PACED_CLEANUP,
+    ),
+    ActivityName.DELETE_APPLICATION: (GraphActivities.delete_application, options.CLEANUP),
+}
 
 
 async def delete(name: ActivityName, resource_id: str, what: str) -> object:
     """Run one idempotent delete activity for compensation or cleanup."""
-    return await workflow.execute_activity(
-        name,
-        ResourceRef(id=resource_id),
-        task_queue=_queue(name),
-        result_type=bool if name == ActivityName.DELETE_ENCRYPTION_SET else type(None),
-        start_to_close_timeout=options.COMPENSATION_TIMEOUT,
-        heartbeat_timeout=options.AZURE_HEARTBEAT,
-        retry_policy=options.COMPENSATION_RETRY,
-        cancellation_type=_WAIT,
-        summary=f"Delete {what}",
-    )
+    activity, profile = _DELETES[name]
+    return await run(activity, ResourceRef(id=resource_id), profile, f"Delete {what}")
 
 
 async def notify(notification: CustomerNotification) -> None:
-    await workflow.execute_activity(
-        ActivityName.NOTIFY_CUSTOMER,
+    await run(
+        NotifierActivities.notify_customer,
         notification,
-        start_to_close_timeout=options.NOTIFY_TIMEOUT,
-        retry_policy=options.NOTIFY_RETRY,
-        cancellation_type=_WAIT,
-        summary=f"Notify {notification.customer_name}: {notification.kind}",
+        options.NOTIFY,
+        f"Notify {notification.customer_name}: {notification.kind}",
     )

@@ -12,6 +12,8 @@ from kiota_abstractions.base_request_configuration import RequestConfiguration
 from msgraph.generated.applications.applications_request_builder import ApplicationsRequestBuilder
 from msgraph.generated.models.application import Application
 from msgraph.generated.models.federated_identity_credential import FederatedIdentityCredential
+from msgraph.generated.models.o_data_errors.main_error import MainError
+from msgraph.generated.models.o_data_errors.o_data_error import ODataError
 from msgraph.generated.models.service_principal import ServicePrincipal
 from msgraph.generated.service_principals.service_principals_request_builder import (
     ServicePrincipalsRequestBuilder,
@@ -101,7 +103,8 @@ async def test_fic_rules(graph) -> None:
         with pytest.raises(APIError) as conflict:
             await fics.post(duplicate)
         assert conflict.value.response_status_code == status
-        assert conflict.value.error.code == code and text in conflict.value.error.message
+        body = _odata(conflict.value)
+        assert body.code == code and text in (body.message or "")
     for number in range(2, 21):
         await fics.post(_fic(f"n{number}", f"subject-{number}"))
     with pytest.raises(APIError) as too_many:
@@ -176,3 +179,9 @@ async def test_graph_errors_have_graph_envelope(emulator, isv, credential) -> No
         bad_filter.status_code == 400
         and bad_filter.json()["error"]["code"] == "Request_UnsupportedQuery"
     )
+
+
+def _odata(error: APIError) -> MainError:
+    """The Graph error body msgraph parsed into the ODataError it raised."""
+    assert isinstance(error, ODataError) and error.error is not None, error
+    return error.error

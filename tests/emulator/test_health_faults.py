@@ -81,6 +81,7 @@ async def test_no_rotation_error_without_auto_rotation(emulator, arm: Arm, chain
             "cmk-rg", "des-n", as_des(chain.des_body(rotationToLatestKeyVersionEnabled=False))
         )
     ).result()
+    assert des.id is not None
     await emulator.control.inject_health_fault(des.id, "key_disabled")
     got = await arm.compute.disk_encryption_sets.get("cmk-rg", "des-n")
     assert got.properties.auto_key_rotation_error is None

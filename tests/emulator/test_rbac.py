@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from azure.core.rest import HttpRequest
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 from kiota_abstractions.api_error import APIError
 from msgraph.generated.models.application import Application
+from msgraph.generated.models.o_data_errors.main_error import MainError
+from msgraph.generated.models.o_data_errors.o_data_error import ODataError
 
 from emulator.rbac import DEFAULT_ISV_ROLES
 from tests.emulator.conftest import Arm, Chain, arm_error, arm_message, as_des, as_disk, disk_body
@@ -99,8 +102,8 @@ async def test_graph_needs_application_readwrite(emulator, isv, graph) -> None:
     with pytest.raises(APIError) as error:
         await graph.applications.post(Application(display_name="denied"))
     assert error.value.response_status_code == 403
-    assert error.value.error.code == "Authorization_RequestDenied"
-    assert error.value.error.message == "Insufficient privileges to complete the operation."
+    assert _odata(error.value).code == "Authorization_RequestDenied"
+    assert _odata(error.value).message == "Insufficient privileges to complete the operation."
     await emulator.control.set_graph_permissions(
         isv.tenant_id, isv.client_id, ["Application.ReadWrite.All"]
     )
@@ -108,11 +111,15 @@ async def test_graph_needs_application_readwrite(emulator, isv, graph) -> None:
     assert created is not None and created.app_id
 
 
+def _odata(error: APIError) -> MainError:
+    """The Graph error body msgraph parsed into the ODataError it raised."""
+    assert isinstance(error, ODataError) and error.error is not None, error
+    return error.error
+
+
 async def test_permissions_api_lists_the_callers_effective_actions(emulator, isv, arm: Arm) -> None:
     """GET .../resourceGroups/{rg}/providers/Microsoft.Authorization/permissions (2022-04-01)
     answers one Permission per role assignment in scope; a revoked role disappears from it."""
-    from azure.core.rest import HttpRequest
-
     url = (
         f"/subscriptions/{isv.subscription_id}/resourceGroups/cmk-rg/providers/"
         "Microsoft.Authorization/permissions?api-version=2022-04-01"

@@ -6,6 +6,7 @@ ARM's additionalInfo (type EmulatorDiagnosis). docs/azure-fidelity.md cites each
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -30,7 +31,7 @@ def _diagnosis(error: HttpResponseError) -> tuple[str | None, str]:
     refusal is {"error": {...}}: both keep additionalInfo inside "error".
     """
     assert error.response is not None
-    body = error.response.json()["error"]
+    body = json.loads(error.response.text())["error"]
     infos = [i["info"] for i in body.get("additionalInfo", []) if i["type"] == "EmulatorDiagnosis"]
     assert len(infos) == 1, f"no EmulatorDiagnosis in {error}"
     assert arm_error(error).code == body["code"]

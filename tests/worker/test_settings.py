@@ -149,11 +149,11 @@ def test_azure_writes_per_second_rejects_what_is_not_a_rate(raw: str) -> None:
 
 
 def test_workflow_cache_and_sandbox_settings() -> None:
-    """MAX_CACHED_WORKFLOWS and WORKFLOW_SANDBOX tune worker memory; the sandbox is off unless
-    asked for (the workflow tests run it sandboxed)."""
+    """MAX_CACHED_WORKFLOWS and WORKFLOW_SANDBOX tune worker memory; the sandbox is on unless
+    switched off explicitly."""
     default = WorkerSettings.from_env({})
-    assert (default.max_cached_workflows, default.workflow_sandbox) == (500, False)
-    tuned = WorkerSettings.from_env({"MAX_CACHED_WORKFLOWS": "300", "WORKFLOW_SANDBOX": "ON"})
-    assert (tuned.max_cached_workflows, tuned.workflow_sandbox) == (300, True)
+    assert (default.max_cached_workflows, default.workflow_sandbox) == (500, True)
+    tuned = WorkerSettings.from_env({"MAX_CACHED_WORKFLOWS": "300", "WORKFLOW_SANDBOX": "OFF"})
+    assert (tuned.max_cached_workflows, tuned.workflow_sandbox) == (300, False)
     with pytest.raises(SettingsError, match="WORKFLOW_SANDBOX"):
         WorkerSettings.from_env({"WORKFLOW_SANDBOX": "maybe"})

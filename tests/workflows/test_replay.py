@@ -9,6 +9,7 @@ from temporalio.worker import Replayer
 
 from harness.fake_onboarding import HISTORIES
 from workflows import WORKFLOWS
+from workflows.sandbox import sandboxed_runner
 
 RECORDED = {path.stem: path.read_text() for path in sorted(HISTORIES.glob("*.json"))}
 REQUIRED = {
@@ -28,6 +29,10 @@ def test_every_required_scenario_is_recorded() -> None:
 async def test_recorded_history_replays(name: str) -> None:
     """Replaying a recorded history issues the same commands as when it was recorded."""
     history = WorkflowHistory.from_json(name, RECORDED[name])
-    replayer = Replayer(workflows=WORKFLOWS, data_converter=pydantic_data_converter)
+    replayer = Replayer(
+        workflows=WORKFLOWS,
+        data_converter=pydantic_data_converter,
+        workflow_runner=sandboxed_runner(),
+    )
     result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
     assert result.replay_failure is None, f"{name}: {result.replay_failure}"
