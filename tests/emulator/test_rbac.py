@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from azure.core.rest import HttpRequest
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
+from azure.core.rest import HttpRequest
 from kiota_abstractions.api_error import APIError
 from msgraph.generated.models.application import Application
 from msgraph.generated.models.o_data_errors.main_error import MainError
