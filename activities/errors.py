@@ -13,6 +13,9 @@ Exception raised by an SDK call        -> ApplicationError (models.ErrorType), r
 │   │                                       FIC_PROPAGATION_ATTEMPTS attempts, then ISV rejection
 │   ├── customer trust-chain text/code  -> CUSTOMER_SETUP, non-retryable, details=[issue]
 │   ├── ISV trust-chain code            -> AZURE_REQUEST_REJECTED, non-retryable
+│   ├── 403 AuthorizationFailed / LinkedAuthorizationFailed / Authorization_RequestDenied
+│   │                                   -> AZURE_REQUEST_REJECTED, non-retryable, names the
+│   │                                       missing action or Graph permission and the role
 │   ├── 429                             -> THROTTLED, retryable, next_retry_delay = Retry-After
 │   ├── 5xx, or a transient code (InternalError...) at any status -> plain, retryable (bounded
 │   │                                       by the activity's retry policy)
@@ -48,6 +51,7 @@ from kiota_abstractions.api_error import APIError
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.isv_access import isv_access
 from config.logging_setup import redact_text
 from models import CustomerSetupIssue, ErrorType
 
@@ -428,6 +432,8 @@ def _from_failure(failure: AzureFailure, operation: str) -> ApplicationError:
             type=ErrorType.AZURE_REQUEST_REJECTED,
             non_retryable=True,
         )
+    if (missing := _missing_permission(failure, operation)) is not None:
+        return missing
     status, code = failure.status, failure.code.lower()
     if status == 429:
         delay = failure.retry_after or DEFAULT_THROTTLE_DELAY
@@ -443,8 +449,7 @@ def _from_failure(failure: AzureFailure, operation: str) -> ApplicationError:
     if status in (401, 403) and code not in _TRANSIENT_AUTH_CODES:
         return ApplicationError(
             f"{operation}: the worker's identity in the ISV tenant was refused: {summary}; "
-            "grant it the roles the README lists (Contributor on the resource group, "
-            "Application Administrator in Graph)",
+            "grant it the roles in deploy/isv-access.json (README, Running against real Azure)",
             type=ErrorType.AZURE_REQUEST_REJECTED,
             non_retryable=True,
         )
@@ -463,6 +468,43 @@ def _from_failure(failure: AzureFailure, operation: str) -> ApplicationError:
             non_retryable=True,
         )
     return ApplicationError(f"{operation} failed: {summary}; retrying", type="AzureServiceError")
+
+
+# --- the worker's own permissions (deploy/isv-access.json) -------------------------------------
+# ARM names the missing action in its text ("...perform action 'X' over scope..."; a linked one
+# after "however"); Graph does not name the permission, so the fix names the one we need.
+_PERMISSION_CODES = frozenset(
+    {"authorizationfailed", "linkedauthorizationfailed", "authorization_requestdenied"}
+)
+_ACTION = re.compile(r"perform action(?:\(s\))? '([^']+)'")
+
+
+def _missing_permission(failure: AzureFailure, operation: str) -> ApplicationError | None:
+    code = failure.code.lower()
+    if failure.status != 403 or code not in _PERMISSION_CODES:
+        return None
+    access = isv_access()
+    if code == "authorization_requestdenied":
+        missing = list(access.graph_permissions)
+        fix = access.graph_fix()
+    else:
+        text = failure.message
+        if code == "linkedauthorizationfailed" and "however" in text:
+            text = text.split("however", 1)[1]
+        found = _ACTION.search(text)
+        missing = [a.strip() for a in found.group(1).split(",")] if found else []
+        fix = "; ".join(access.fix_for(a) for a in missing) or (
+            "grant the worker's identity the roles in deploy/isv-access.json"
+        )
+    named = ", ".join(f"'{m}'" for m in missing) or "a permission Azure did not name"
+    return ApplicationError(
+        f"{operation}: the worker's identity in the ISV tenant lacks {named} "
+        f"({_summary(failure)}). Fix: {fix}; then retry the onboarding (`starter.py doctor` "
+        "checks every permission).",
+        {"code": failure.code, "missing": missing, "fix": fix},
+        type=ErrorType.AZURE_REQUEST_REJECTED,
+        non_retryable=True,
+    )
 
 
 def _rule_for(failure: AzureFailure) -> TrustChainRule | None:

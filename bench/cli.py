@@ -28,14 +28,22 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--parked", type=int, default=1000, help="onboardings left waiting (0: skip)"
     )
     parser.add_argument(
-        "--throttled", type=int, default=300, help="onboardings under a quota (0: skip)"
+        "--throttled",
+        type=int,
+        default=300,
+        help="onboardings against Azure's limits with the default write pace (0: skip)",
     )
-    parser.add_argument("--quota", type=int, default=120, help="emulator writes per minute")
     parser.add_argument(
-        "--writes-per-second",
+        "--throttled-scale",
         type=float,
-        default=None,
-        help="AZURE_WRITES_PER_SECOND of the throttled run's worker (default: 97%% of --quota)",
+        default=30.0,
+        help="how many times faster than Azure the throttled run's limits and pace run",
+    )
+    parser.add_argument(
+        "--time-scale",
+        type=float,
+        default=1000.0,
+        help="the same for the throughput and parked runs (Azure's model, far from binding)",
     )
     parser.add_argument("--parked-window", type=float, default=10.0, help="seconds of CPU sampling")
     parser.add_argument("--no-long-wait", action="store_true", help="skip the 30-day history")
@@ -96,11 +104,13 @@ async def collect(args: argparse.Namespace) -> dict[str, Any]:
         emulator_ca=args.emulator_ca,
         worker_overrides=overrides,
     )
+    await stack.scale_time(args.time_scale)
     figures: dict[str, Any] = {
         "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "command": " ".join(["uv run python -m bench", *(sys.argv[1:])]),
         "cpus": os.cpu_count(),
         "worker_env": overrides,
+        "time_scale": args.time_scale,
         "minimum_per_onboarding": {
             "writes": azure_calls.minimum_writes(),
             "reads": azure_calls.minimum_reads(),
@@ -160,22 +170,20 @@ async def collect(args: argparse.Namespace) -> dict[str, Any]:
                 "window_s": parked.window,
             }
         if args.throttled:
-            rate = args.writes_per_second or round(0.97 * args.quota / 60, 3)
             throttled = await scenarios.run_throttled(
-                stack,
-                args.throttled,
-                quota_per_minute=args.quota,
-                writes_per_second=rate,
-                within=args.within,
+                stack, args.throttled, time_scale=args.throttled_scale, within=args.within
             )
             figures["throttled"] = {
                 "size": throttled.size,
-                "quota_per_minute": throttled.quota_per_minute,
-                "azure_writes_per_second": rate,
+                "time_scale": throttled.time_scale,
+                "azure_writes_per_second": throttled.writes_per_second,
                 "writes": throttled.calls.writes,
-                "throttled_429": throttled.calls.throttled,
-                "writes_per_minute": round(throttled.calls.writes_per_minute(), 1),
-                "share_of_quota": round(throttled.write_share_of_quota, 3),
+                "des_creates": throttled.des_creates,
+                "des_per_second": round(throttled.des_per_second, 3),
+                "binding_des_per_second": round(throttled.binding_des_per_second, 3),
+                "share_of_binding_limit": round(throttled.share_of_binding_limit, 3),
+                "throttled_429": throttled.throttled_429,
+                "des_429": throttled.des_429,
                 "share_429_of_writes": round(throttled.throttled_share_of_writes, 4),
                 "run": _run_figures(throttled.result),
             }

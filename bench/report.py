@@ -80,12 +80,14 @@ def render(figures: dict[str, Any]) -> str:
         )
     if throttled := figures.get("throttled"):
         out.append(
-            f"Throttled: {throttled['size']} onboardings, quota {throttled['quota_per_minute']} "
-            f"writes/min, AZURE_WRITES_PER_SECOND={throttled['azure_writes_per_second']}: "
-            f"{throttled['writes_per_minute']} writes/min = "
-            f"{100 * throttled['share_of_quota']:.1f}% of quota, {throttled['throttled_429']} "
-            f"429s = {100 * throttled['share_429_of_writes']:.2f}% of "
-            f"{throttled['writes']} writes, "
-            f"{throttled['run']['elapsed_s']} s"
+            f"Throttled: {throttled['size']} onboardings against Azure's limits x"
+            f"{throttled['time_scale']:g} (DiskRP 99 DES/3 min, 289 DES/30 min; ARM buckets), "
+            f"AZURE_WRITES_PER_SECOND={throttled['azure_writes_per_second']:g} (default x"
+            f"{throttled['time_scale']:g}): {throttled['des_creates']} DES creates at "
+            f"{throttled['des_per_second']}/s = "
+            f"{100 * throttled['share_of_binding_limit']:.1f}% of the binding limit "
+            f"({throttled['binding_des_per_second']}/s), {throttled['throttled_429']} 429s "
+            f"({throttled['des_429']} on DES) = {100 * throttled['share_429_of_writes']:.2f}% of "
+            f"{throttled['writes']} writes, {throttled['run']['elapsed_s']} s"
         )
     return "\n".join(out)

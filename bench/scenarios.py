@@ -16,7 +16,7 @@ from client import operations
 from client.connection import TemporalTarget
 from emulator.control import IsvTenant
 from harness import fleet
-from harness.local_stack import DEFAULT_NAMESPACE, WorkerProcess
+from harness.local_stack import DEFAULT_NAMESPACE, WorkerProcess, scaled_writes_pace
 from models import SIGNAL_CUSTOMER_SETUP_COMPLETE, CustomerSetupComplete, Stage
 
 HISTORY_SAMPLES = 3
@@ -196,40 +196,56 @@ async def run_parked(
     return parked
 
 
+# DiskRP's DES windows (emulator/ratelimits.py DES_DEFAULTS, DESIGN.md section 2): the sustained
+# rate a subscription may create DES at is the tightest of allowed / window.
+DES_WINDOWS = ((99, 180.0), (289, 1800.0))
+DES_PUT = "Microsoft.Compute/diskEncryptionSets"
+
+
 @dataclass(frozen=True)
 class Throttled:
     size: int
-    quota_per_minute: int
-    writes_per_second: float | None
+    time_scale: float
+    writes_per_second: float
     result: RunResult
     calls: AzureCalls
+    des_creates: int
+    des_per_second: float
+    throttled_429: int
+    des_429: int
 
     @property
-    def write_share_of_quota(self) -> float:
-        return self.calls.writes_per_minute() / self.quota_per_minute
+    def binding_des_per_second(self) -> float:
+        return min(allowed / window for allowed, window in DES_WINDOWS) * self.time_scale
+
+    @property
+    def share_of_binding_limit(self) -> float:
+        return self.des_per_second / self.binding_des_per_second
 
     @property
     def throttled_share_of_writes(self) -> float:
-        return self.calls.throttled / self.calls.writes if self.calls.writes else 0.0
+        writes = self.calls.writes + self.throttled_429
+        return self.throttled_429 / writes if writes else 0.0
 
 
 async def run_throttled(
-    stack: BenchStack,
-    size: int,
-    *,
-    quota_per_minute: int,
-    writes_per_second: float | None,
-    within: float,
+    stack: BenchStack, size: int, *, time_scale: float, within: float
 ) -> Throttled:
-    """`size` onboardings against a per-subscription write quota, paced by the writes queue."""
-    extra = (
-        {} if writes_per_second is None else {"AZURE_WRITES_PER_SECOND": f"{writes_per_second:g}"}
-    )
-    worker = await start_onboarding_worker(stack, "throttled", extra)
-    prepared = await _prepared_fleet(stack, worker, size)
-    target = TemporalTarget(stack.temporal_address, DEFAULT_NAMESPACE, worker.task_queue)
-    await stack.control.set_write_quota(worker.isv.subscription_id, quota_per_minute)
+    """`size` onboardings against Azure's throttling model (ARM buckets, DiskRP's DES windows),
+    `time_scale` times faster, with the worker at the default write pace scaled the same way.
+
+    The DES creates of a burst all queue before the first test disk, so the paced queue runs DES
+    creates back to back: their rate is measured against DiskRP's binding window.
+    """
+    previous = stack.time_scale
+    await stack.scale_time(time_scale)
     try:
+        worker = await start_onboarding_worker(stack, "throttled")
+        pace = float(scaled_writes_pace(time_scale)["AZURE_WRITES_PER_SECOND"])
+        prepared = await _prepared_fleet(stack, worker, size)
+        target = TemporalTarget(stack.temporal_address, DEFAULT_NAMESPACE, worker.task_queue)
+        # Full buckets and empty windows: the warm-up's DES create is not counted against the run.
+        await stack.control.set_throttling(time_scale=time_scale)
         since = time.time()
         result = await drive(
             stack.client,
@@ -237,11 +253,29 @@ async def run_throttled(
             onboarding_jobs(stack.client, target, prepared),
             within=within,
         )
-        calls = await _calls_since(stack, since, worker.isv)
+        records = [r for r in await stack.control.requests() if r.time >= since]
+        calls = count_calls(records, {worker.isv.tenant_id, worker.isv.subscription_id})
+        ours = [r for r in records if worker.isv.subscription_id.lower() in r.path.lower()]
+        des = sorted(
+            r.time
+            for r in ours
+            if r.method == "PUT" and r.resource_type == DES_PUT and r.status != 429
+        )
+        span = des[-1] - des[0] if len(des) > 1 else 0.0
+        stack.stop_worker(worker.process)
     finally:
-        await stack.control.set_write_quota(worker.isv.subscription_id, None)
-    stack.stop_worker(worker.process)
-    return Throttled(size, quota_per_minute, writes_per_second, result, calls)
+        await stack.scale_time(previous)
+    return Throttled(
+        size=size,
+        time_scale=time_scale,
+        writes_per_second=pace,
+        result=result,
+        calls=calls,
+        des_creates=len(des),
+        des_per_second=(len(des) - 1) / span if span > 0 else 0.0,
+        throttled_429=sum(1 for r in ours if r.status == 429),
+        des_429=sum(1 for r in ours if r.status == 429 and r.resource_type == DES_PUT),
+    )
 
 
 def peak_rss(worker: OnboardingWorker) -> float:

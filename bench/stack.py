@@ -35,6 +35,9 @@ class BenchStack:
     control: EmulatorControl
     client: Client
     worker_overrides: dict[str, str] = field(default_factory=dict)
+    # The emulator's throttling model runs this many times faster than Azure; workers' write
+    # pace is scaled to match (harness.local_stack.worker_env).
+    time_scale: float = 1.0
     _server: DevServer | None = None
     _emulator: EmulatorProcess | None = None
     _workers: list[WorkerProcess] = field(default_factory=list)
@@ -75,6 +78,12 @@ class BenchStack:
             _emulator=emulator,
         )
 
+    async def scale_time(self, time_scale: float) -> None:
+        """Azure's throttling model (real limits, full buckets), `time_scale` times faster, for the
+        emulator and every worker started after this."""
+        await self.control.set_throttling(time_scale=time_scale)
+        self.time_scale = time_scale
+
     async def new_isv(self) -> IsvTenant:
         """A fresh ISV tenant and subscription: its shared identity and quota start from zero."""
         return await self.control.create_isv_tenant(subscription_id=str(uuid.uuid4()))
@@ -95,6 +104,7 @@ class BenchStack:
             isv,
             self.emulator_url,
             self.emulator_ca,
+            time_scale=self.time_scale,
             extra={"LOG_FORMAT": "json", **self.worker_overrides, **(extra or {})},
         )
         python_args = ("-m", "bench.floor_worker") if floor else WorkerProcess.python_args

@@ -16,6 +16,7 @@ from rich.console import Console
 from temporalio.client import WorkflowExecutionStatus
 from temporalio.service import RPCError, RPCStatusCode
 
+from cli.doctor import doctor
 from cli.errors import EXIT_CODES_HELP, CliError, ExitCode, exit_code_for
 from cli.request_input import build_request
 from cli.status_view import ProgressPrinter, render_instructions, render_status
@@ -558,3 +559,6 @@ def demo(
         )
     )
     raise typer.Exit(ExitCode.OK if completed else ExitCode.FAILED)
+
+
+app.command(epilog="Exit codes: 0 ready; 1 something is missing; 2 bad settings.")(doctor)

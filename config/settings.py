@@ -70,7 +70,7 @@ def _positive_float(env: Mapping[str, str], name: str) -> float | None:
     except ValueError:
         raise SettingsError(f"{name}={raw!r} must be a number, e.g. 0.3") from None
     if not value > 0 or value == float("inf"):
-        raise SettingsError(f"{name}={raw!r} must be a number above 0; unset it for no limit")
+        raise SettingsError(f"{name}={raw!r} must be a number above 0, or off for no limit")
     return value
 
 
@@ -225,6 +225,26 @@ class AzureSettings:
         return settings
 
 
+# The writes queue's default pace, from Azure's published limits on the ISV subscription:
+# - DiskRP (Compute) counts DES create/update at most 99 per 3 minutes and 289 per 30 minutes per
+#   subscription (DESIGN.md section 2; emulator/ratelimits.py DES_DEFAULTS). In a burst every paced
+#   task can be a DES create (all of them queue before the first test disk does), so the pace must
+#   stay under the long window: 289 / 1800 s = 0.1606/s (the 3-minute window allows 0.55/s).
+#   0.155 is 96.5% of it: 279 per 30 minutes, leaving 10 for other callers.
+# - ARM's token bucket refills writes at 10/s and deletes at 10/s per principal per region
+#   (Learn, "Understand how Azure Resource Manager throttles requests"): not binding here.
+# A faster emulator (set_throttling(time_scale=S)) takes DEFAULT_AZURE_WRITES_PER_SECOND * S.
+DEFAULT_AZURE_WRITES_PER_SECOND = 0.155
+
+
+def _writes_pace(env: Mapping[str, str]) -> float | None:
+    raw = _get(env, "AZURE_WRITES_PER_SECOND")
+    if raw is not None and raw.lower() == "off":
+        return None
+    value = _positive_float(env, "AZURE_WRITES_PER_SECOND")
+    return DEFAULT_AZURE_WRITES_PER_SECOND if value is None else value
+
+
 @dataclass(frozen=True, kw_only=True)
 class WorkerSettings:
     """Everything worker.py needs, read once."""
@@ -238,9 +258,9 @@ class WorkerSettings:
     metrics_port: int | None = None
     max_concurrent_activities: int = 100
     max_concurrent_workflow_tasks: int = 100
-    # Server-side pace of the Azure-writes task queue (all workers together); None: unlimited.
-    # ARM allows 1,200 writes per hour per subscription: 0.3 leaves room for other callers.
-    azure_writes_per_second: float | None = None
+    # Server-side pace of the Azure-writes task queue (all workers together); None: unlimited
+    # (AZURE_WRITES_PER_SECOND=off). See DEFAULT_AZURE_WRITES_PER_SECOND for the default's sources.
+    azure_writes_per_second: float | None = DEFAULT_AZURE_WRITES_PER_SECOND
     # Workflows kept in memory between tasks; an evicted one is replayed from history when it wakes
     # (about 70 events: milliseconds). Sized for the active onboardings, not the parked ones: at
     # 500, 1,000 parked onboardings hold the worker at 241 MB instead of 284 MB, and a burst of
@@ -271,7 +291,7 @@ class WorkerSettings:
             max_concurrent_workflow_tasks=(
                 _positive_int(env, "MAX_CONCURRENT_WORKFLOW_TASKS", 100) or 100
             ),
-            azure_writes_per_second=_positive_float(env, "AZURE_WRITES_PER_SECOND"),
+            azure_writes_per_second=_writes_pace(env),
             max_cached_workflows=_positive_int(env, "MAX_CACHED_WORKFLOWS", 500) or 500,
             workflow_sandbox=_choice(env, "WORKFLOW_SANDBOX", ("on", "off"), "on") == "on",
         )

@@ -17,7 +17,8 @@ from typing import Any
 
 from aiohttp import web
 
-from emulator.context import ctx_of
+from emulator.arm_identity import resource_group
+from emulator.context import Router, ctx_of
 from emulator.errors import ApiError, json_body, json_response
 from emulator.state import new_guid
 from emulator.tokens import TokenClaims
@@ -95,9 +96,15 @@ _RESOURCE = re.compile(
 )
 
 
+_PERMISSIONS = re.compile(r"/providers/Microsoft\.Authorization/permissions$", re.I)
+
+
 def operation(method: str, path: str) -> tuple[str, str] | None:
     """(action, scope) of an ARM request; None for paths that need no RBAC check."""
     path = path.rstrip("/")
+    if _PERMISSIONS.search(path):
+        return None  # any principal may list its own permissions
+
     verb = _VERBS.get(method.upper(), "action")
     sub_scope = "/".join(path.split("/")[:3])
     if (m := _FEATURE.match(path)) is not None:
@@ -261,6 +268,55 @@ def _assignment(
         "role": role,
         "action": action,
     }
+
+
+# --- Microsoft.Authorization/permissions: the caller's effective permissions --------------------
+
+
+def permissions_at(
+    subscription: dict[str, Any], principal_id: str, scope: str
+) -> list[dict[str, Any]]:
+    """One Permission per role assignment at or above `scope` (ARM lists them unmerged)."""
+    result = []
+    for assignment in subscription.get("role_assignments", []):
+        if assignment["principal_id"] != principal_id.lower():
+            continue
+        if not _in_scope(assignment["scope"], scope):
+            continue
+        role = ROLES.get(assignment.get("role") or "")
+        actions = role["actions"] if role else [assignment["action"]]
+        result.append(
+            {
+                "actions": list(actions),
+                "notActions": list(role.get("not_actions", [])) if role else [],
+                "dataActions": [],
+                "notDataActions": [],
+            }
+        )
+    return result
+
+
+async def list_permissions(request: web.Request, p: dict[str, str]) -> web.Response:
+    """GET .../resourceGroups/{rg}/providers/Microsoft.Authorization/permissions (2022-04-01):
+    PermissionGetResult {value: [{actions, notActions, dataActions, notDataActions}], nextLink}."""
+    group = resource_group(request, p["sub"], p["rg"])
+    subscription = ctx_of(request).world.subscription(p["sub"])
+    assert subscription is not None
+    claims: TokenClaims = request["claims"]
+    scope = f"/subscriptions/{subscription['id']}/resourceGroups/{group['name']}"
+    if "role_assignments" not in subscription:  # not enforced: everything is allowed
+        value = [{"actions": ["*"], "notActions": [], "dataActions": [], "notDataActions": []}]
+    else:
+        value = permissions_at(subscription, claims.object_id, scope)
+    return json_response({"value": value, "nextLink": None})
+
+
+def register(router: Router) -> None:
+    router.add(
+        "GET",
+        "/subscriptions/{sub}/resourcegroups/{rg}/providers/Microsoft.Authorization/permissions",
+        list_permissions,
+    )
 
 
 # --- admin routes ------------------------------------------------------------------------------

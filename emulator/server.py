@@ -282,7 +282,7 @@ def build_context(
 def create_app(ctx: EmulatorContext) -> web.Application:
     app = web.Application(middlewares=[pipeline], client_max_size=4 * 1024 * 1024)
     app[CTX] = ctx
-    for module in (arm_features, arm_identity, arm_compute):
+    for module in (arm_features, arm_identity, arm_compute, rbac):
         module.register(ctx.arm)
     graph.register(ctx.graph)
     admin.register(app)

@@ -54,6 +54,8 @@ RESOURCE_TYPE_VERSIONS: dict[tuple[str, str], tuple[str, ...]] = {
     ("microsoft.managedidentity", "userassignedidentities"): _MSI_VERSIONS,
     ("microsoft.features", "providers"): _FEATURE_VERSIONS,
     ("microsoft.features", "features"): _FEATURE_VERSIONS,
+    # azure-rest-api-specs authorization: Permissions_ListForResourceGroup.
+    ("microsoft.authorization", "permissions"): ("2015-07-01", "2018-01-01-preview", "2022-04-01"),
 }
 PROVIDER_LOCATIONS = (
     "eastus, eastus2, centralus, northcentralus, westus, westcentralus, northeurope"

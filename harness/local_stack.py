@@ -26,7 +26,8 @@ from typing import IO
 
 from temporalio.client import Client
 
-from emulator.control import IsvTenant
+from config.settings import DEFAULT_AZURE_WRITES_PER_SECOND
+from emulator.control import EmulatorControl, IsvTenant
 from emulator.runner import RunningEmulator, start_emulator
 from models import search_attributes
 
@@ -34,6 +35,10 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
 DEFAULT_NAMESPACE = "default"
 STOP_TIMEOUT = 10.0
+# Local stacks (demo, tests) run Azure's throttling model this many times faster: the emulator's
+# buckets refill and DiskRP's windows pass LOCAL_TIME_SCALE times sooner, and the worker's write
+# pace is scaled by the same factor, so the same limits bind at the same point, only sooner.
+LOCAL_TIME_SCALE = 60.0
 # worker.py's first line once its pollers run (both log formats carry it verbatim).
 STARTED_LINE = "worker started"
 WORKER_START_TIMEOUT = 120.0
@@ -264,12 +269,26 @@ class WorkerProcess:
             self._log = None
 
 
+def scaled_writes_pace(time_scale: float) -> dict[str, str]:
+    """The worker's AZURE_WRITES_PER_SECOND for an emulator running `time_scale` times faster."""
+    return {"AZURE_WRITES_PER_SECOND": f"{DEFAULT_AZURE_WRITES_PER_SECOND * time_scale:g}"}
+
+
+async def scale_azure_time(control: EmulatorControl, time_scale: float) -> dict[str, str]:
+    """Run the emulator's throttling model `time_scale` times faster (Azure's real limits
+    otherwise); returns the worker environment whose write pace matches it."""
+    await control.set_throttling(time_scale=time_scale)
+    return scaled_writes_pace(time_scale)
+
+
 async def start_seeded_emulator(
-    data_dir: Path, *, feature_delay: float = 0.2
+    data_dir: Path, *, feature_delay: float = 0.2, time_scale: float = LOCAL_TIME_SCALE
 ) -> tuple[RunningEmulator, IsvTenant]:
-    """The emulator on this event loop, with a fresh ISV tenant (resource group `cmk-rg`)."""
+    """The emulator on this event loop, with a fresh ISV tenant (resource group `cmk-rg`),
+    its throttling model `time_scale` times faster than Azure (pair with worker_env's)."""
     emulator = await start_emulator(data_dir=data_dir, feature_delay=feature_delay)
     try:
+        await emulator.control.set_throttling(time_scale=time_scale)
         isv = await emulator.control.create_isv_tenant()
     except BaseException:
         await emulator.stop()
@@ -290,9 +309,14 @@ def worker_env(
     emulator_ca: Path,
     *,
     webhook_channel: str | None = None,
+    time_scale: float = LOCAL_TIME_SCALE,
     extra: dict[str, str] | None = None,
 ) -> dict[str, str]:
-    """Environment for worker.py talking to `temporal_address` and the emulator as `isv`."""
+    """Environment for worker.py talking to `temporal_address` and the emulator as `isv`.
+
+    The write pace is the production default times `time_scale` (the emulator's, see
+    scale_azure_time); `extra` overrides anything.
+    """
     env = {
         **os.environ,
         "TEMPORAL_ADDRESS": temporal_address,
@@ -315,4 +339,4 @@ def worker_env(
             "NOTIFIER_WEBHOOK_CA": str(emulator_ca),
         }
     env.pop("METRICS_PORT", None)
-    return env | (extra or {})
+    return env | scaled_writes_pace(time_scale) | (extra or {})

@@ -41,7 +41,17 @@ ALLOWED: dict[str, set[str]] = {
         "workflows",
         "customer_page",
     },
-    "cli": {"models", "config", "payload_codec", "client", "harness", "emulator", "customer_page"},
+    # activities: `doctor` runs activities/preflight.py with the worker's Azure clients.
+    "cli": {
+        "models",
+        "config",
+        "payload_codec",
+        "client",
+        "harness",
+        "emulator",
+        "activities",
+        "customer_page",
+    },
     "customer_page": {"models", "config", "payload_codec", "client"},
     "emulator": set(),
     # The worker signs the customer page links its notifications carry.

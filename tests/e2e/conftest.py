@@ -12,7 +12,7 @@ import pytest
 
 from emulator.control import CustomerTenant, EmulatorControl, IsvTenant
 from emulator.runner import EmulatorProcess, start_emulator_process
-from harness.local_stack import DevServer, WorkerProcess, worker_env
+from harness.local_stack import LOCAL_TIME_SCALE, DevServer, WorkerProcess, worker_env
 
 WEBHOOK_CHANNEL = "e2e-customer"
 
@@ -47,6 +47,8 @@ async def running_stack(
     server = DevServer(db_file=root / "temporal.db", ui=False)
     await server.start()
     emulator = start_emulator_process(data_dir=root / "emulator", feature_delay=0.2)
+    # Azure's throttling model, faster; worker_env scales the worker's write pace to match.
+    await emulator.control.set_throttling(time_scale=LOCAL_TIME_SCALE)
     isv = await emulator.control.create_isv_tenant()
     task_queue = f"e2e-{uuid.uuid4().hex[:8]}"
     env = worker_env(

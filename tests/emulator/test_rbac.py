@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
+from azure.core.rest import HttpRequest
 from kiota_abstractions.api_error import APIError
 from msgraph.generated.models.application import Application
 from msgraph.generated.models.o_data_errors.main_error import MainError
@@ -114,3 +115,23 @@ def _odata(error: APIError) -> MainError:
     """The Graph error body msgraph parsed into the ODataError it raised."""
     assert isinstance(error, ODataError) and error.error is not None, error
     return error.error
+
+
+async def test_permissions_api_lists_the_callers_effective_actions(emulator, isv, arm: Arm) -> None:
+    """GET .../resourceGroups/{rg}/providers/Microsoft.Authorization/permissions (2022-04-01)
+    answers one Permission per role assignment in scope; a revoked role disappears from it."""
+    url = (
+        f"/subscriptions/{isv.subscription_id}/resourceGroups/cmk-rg/providers/"
+        "Microsoft.Authorization/permissions?api-version=2022-04-01"
+    )
+    response = await arm.resources.send_request(HttpRequest("GET", url))
+    assert response.status_code == 200
+    value = response.json()["value"]
+    assert set(value[0]) == {"actions", "notActions", "dataActions", "notDataActions"}
+    actions = {a for p in value for a in p["actions"]}
+    assert "Microsoft.Compute/diskEncryptionSets/write" in actions
+    await emulator.control.revoke_role(isv.subscription_id, role=OPERATOR, app_id=isv.client_id)
+    response = await arm.resources.send_request(HttpRequest("GET", url))
+    actions = {a for p in response.json()["value"] for a in p["actions"]}
+    assert "Microsoft.Compute/diskEncryptionSets/write" not in actions
+    assert "Microsoft.ManagedIdentity/userAssignedIdentities/write" in actions

@@ -20,7 +20,11 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from client.connection import TemporalTarget
 from emulator.control import IsvTenant
 from emulator.runner import EmulatorProcess, start_emulator_process
-from harness.local_stack import DevServer, WorkerProcess, worker_env
+from harness.local_stack import LOCAL_TIME_SCALE, DevServer, WorkerProcess, worker_env
+
+# Azure's real throttling model (ARM token buckets, DiskRP's DES windows), TIME_SCALE times faster;
+# the workers' write pace is scaled to match (harness.local_stack.worker_env).
+TIME_SCALE = LOCAL_TIME_SCALE
 
 
 @dataclass
@@ -41,6 +45,7 @@ class ReliabilityStack:
                 self.isv,
                 self.emulator.url,
                 self.emulator.ca_path,
+                time_scale=TIME_SCALE,
                 extra=extra,
             )
             worker = WorkerProcess(env, self.root / f"worker-{len(self.workers)}.log")
@@ -60,6 +65,7 @@ class ReliabilityStack:
         self.emulator = start_emulator_process(
             data_dir=self.root / "emulator", port=port, persist=True, feature_delay=0.0
         )
+        await self.emulator.control.set_throttling(time_scale=TIME_SCALE)
 
 
 @asynccontextmanager
@@ -69,6 +75,7 @@ async def open_stack(root: Path, *, persist: bool) -> AsyncIterator[ReliabilityS
     emulator = start_emulator_process(
         data_dir=root / "emulator", persist=persist, feature_delay=0.0
     )
+    await emulator.control.set_throttling(time_scale=TIME_SCALE)
     isv = await emulator.control.create_isv_tenant()
     client = await Client.connect(server.address, data_converter=pydantic_data_converter)
     target = TemporalTarget(server.address, "default", f"reliability-{uuid.uuid4().hex[:8]}")

@@ -7,7 +7,13 @@ from pathlib import Path
 import pytest
 from temporalio.service import TLSConfig
 
-from config.settings import AzureSettings, SettingsError, TemporalSettings, WorkerSettings
+from config.settings import (
+    DEFAULT_AZURE_WRITES_PER_SECOND,
+    AzureSettings,
+    SettingsError,
+    TemporalSettings,
+    WorkerSettings,
+)
 
 
 def test_temporal_defaults() -> None:
@@ -117,12 +123,20 @@ def test_worker_settings_parse_numbers_and_choices() -> None:
 
 
 @pytest.mark.parametrize(
-    ("raw", "expected"), [(None, None), (" ", None), ("0.33", 0.33), ("2", 2.0)]
+    ("raw", "expected"),
+    [
+        (None, DEFAULT_AZURE_WRITES_PER_SECOND),
+        (" ", DEFAULT_AZURE_WRITES_PER_SECOND),
+        ("off", None),
+        ("0.33", 0.33),
+        ("2", 2.0),
+    ],
 )
 def test_azure_writes_per_second_is_a_positive_rate_or_unlimited(
     raw: str | None, expected: float | None
 ) -> None:
-    """AZURE_WRITES_PER_SECOND paces the Azure-writes queue; unset or blank means no limit."""
+    """AZURE_WRITES_PER_SECOND paces the Azure-writes queue; unset or blank: under DiskRP's DES
+    limit (289 per 30 minutes); `off`: no limit."""
     env = {} if raw is None else {"AZURE_WRITES_PER_SECOND": raw}
     assert WorkerSettings.from_env(env).azure_writes_per_second == expected
 
