@@ -34,6 +34,8 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Help texts quote URL shapes such as `[/<version>]`, which rich markup would parse as tags.
+    rich_markup_mode=None,
 )
 out = Console()
 err = Console(stderr=True)
