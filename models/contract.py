@@ -31,6 +31,7 @@ class ErrorType(StrEnum):
     CUSTOMER_ATTEMPTS_EXHAUSTED = "CustomerAttemptsExhausted"
     AZURE_REQUEST_REJECTED = "AzureRequestRejected"
     VERIFICATION_FAILED = "VerificationFailed"
+    SUBMISSION_REJECTED = "SubmissionRejected"
 
 
 class ActivityName(StrEnum):

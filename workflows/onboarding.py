@@ -130,11 +130,14 @@ class CmkOnboardingWorkflow:
             return self._accept(self._check_submission(body))
         except SubmissionRejected as rejected:
             # Only reachable if a signal in the same activation won the race after validation.
-            raise ApplicationError(str(rejected), type=ErrorType.INVALID_REQUEST) from None
+            raise _rejection(rejected) from None
 
     @submit_customer_setup.validator
     def _validate_submission(self, body: Any) -> None:
-        self._check_submission(body)
+        try:
+            self._check_submission(body)
+        except SubmissionRejected as rejected:
+            raise _rejection(rejected) from None
 
     def _check_submission(self, body: Any) -> CustomerSetupComplete:
         busy = self._pending or self._processing
@@ -461,6 +464,14 @@ class CmkOnboardingWorkflow:
         except ActivityError as error:
             cause = error.cause or error
             workflow.logger.warning("Customer notification %s failed: %s", kind, cause)
+
+
+def _rejection(rejected: SubmissionRejected) -> ApplicationError:
+    """A refused submission: the same body would be refused again, so the failure says so.
+
+    A plain exception from a validator reaches the caller as a retryable ValueError.
+    """
+    return ApplicationError(str(rejected), type=ErrorType.SUBMISSION_REJECTED, non_retryable=True)
 
 
 async def _nothing() -> None:

@@ -229,6 +229,21 @@ async def test_update_validator_rejects_bad_submissions(
     assert (accepted.number, accepted.key_url, accepted.outcome) == (1, KEY_URL, "pending")
 
 
+async def test_rejected_update_is_non_retryable(env: WorkflowEnvironment) -> None:
+    """A refused submission fails as a non-retryable SubmissionRejected: resending it cannot help."""
+    async with running(env) as onboarding:
+        await onboarding.wait_for_stage(Stage.AWAITING_CUSTOMER)
+        with pytest.raises(WorkflowUpdateFailedError) as rejected:
+            await onboarding.handle.execute_update(SUBMIT, {"key_url": "https://evil.example.com"})
+        await onboarding.handle.signal(SIGNAL, CustomerSetupComplete(key_url=KEY_URL))
+        await onboarding.handle.result()
+    cause = rejected.value.cause
+    assert isinstance(cause, ApplicationError)
+    assert cause.type == ErrorType.SUBMISSION_REJECTED
+    assert cause.non_retryable
+    assert "not a Key Vault or Managed HSM host" in cause.message
+
+
 async def test_update_rejected_outside_awaiting_stage(env: WorkflowEnvironment) -> None:
     """Submissions before the hand-off or while an attempt runs are rejected, naming why."""
     fake = FakeAzure(blocked={A.ENSURE_APPLICATION})
