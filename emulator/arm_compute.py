@@ -122,7 +122,7 @@ def _trust_error(request: web.Request, resource: dict[str, Any], sub: str) -> di
         return {
             "code": "KeyVaultAccessForbidden",
             "message": "Unable to access key vault resource to enable encryption at rest: a key in "
-            "another tenant needs properties.federatedClientId (link 1).",
+            "another tenant needs properties.federatedClientId.",
         }
     if (broken := check_federated_client(world, isv_tenant, client_id)) is not None:
         raise ApiError(400, broken.code, broken.message)

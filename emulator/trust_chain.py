@@ -23,7 +23,7 @@ SUPPORTED_KEY_SIZES = {2048, 3072, 4096}
 
 @dataclass(frozen=True)
 class ChainBroken:
-    """One broken link: the Azure-like error code and a message naming the link."""
+    """One broken link: the error code and message DiskRP would send."""
 
     code: str
     message: str
@@ -40,7 +40,7 @@ def check_federated_client(world: World, isv_tenant_id: str, client_id: str) -> 
             "BadRequest",
             "Federated client id can only be set to either 'None' or client id of the multi-tenant "
             f"AAD application. '{client_id}' is not a multi-tenant application in tenant "
-            f"'{isv_tenant_id}' (link 1: federatedClientId).",
+            f"'{isv_tenant_id}'.",
         )
     return None
 
@@ -67,8 +67,7 @@ def check_federation(
         f"'{', '.join(sorted(principals)) or 'none'}'. "
         f"Assertion Audience: '{FIC_AUDIENCE}'. Application '{client_id}' needs a federated "
         "identity "
-        "credential for the encryption set's user-assigned identity (link 2: federated "
-        "credential).",
+        "credential for the encryption set's user-assigned identity.",
     )
 
 
@@ -83,8 +82,7 @@ def check_customer_key(
         return ChainBroken(
             "KeyVaultNotFound",
             f"The key vault '{vault_name}' referenced by key URL '{key_url}' was not found in "
-            "any tenant "
-            "(link 3: key vault).",
+            "any tenant.",
         )
     tenant_id, vault = found
     segments = [s for s in parts.path.split("/") if s]
@@ -96,7 +94,7 @@ def check_customer_key(
             "KeyNotFound",
             f"The key '{key_name}'{f' version {version!r}' if version else ''} was not found in "
             "key vault "
-            f"'{vault_name}' (link 3: key).",
+            f"'{vault_name}'.",
         )
     sp = world.sp_by_app_id(tenant_id, client_id)
     if sp is None:
@@ -104,7 +102,7 @@ def check_customer_key(
             "ApplicationNotFoundInCustomerTenant",
             f"AADSTS700016: Application with identifier '{client_id}' was not found in the "
             "directory "
-            f"'{tenant_id}'. The customer has not consented to the application (link 4: consent).",
+            f"'{tenant_id}'. The customer has not consented to the application.",
         )
     if not _has_key_access(vault, key_name.lower(), sp["id"]):
         return ChainBroken(
@@ -115,39 +113,36 @@ def check_customer_key(
             f"'{client_id}'. The "
             f"service principal '{sp['id']}' of application '{client_id}' in tenant "
             f"'{tenant_id}' lacks "
-            "'Key Vault Crypto Service Encryption User' on the vault or key (link 5: key access).",
+            "'Key Vault Crypto Service Encryption User' on the vault or key.",
         )
     if not vault["soft_delete"]:
         return ChainBroken(
             "KeyVaultSoftDeleteNotEnabled",
-            f"The key vault '{vault_name}' must have soft delete enabled (link 6: vault "
-            "protection).",
+            f"The key vault '{vault_name}' must have soft delete enabled.",
         )
     if not vault["purge_protection"]:
         return ChainBroken(
             "KeyVaultPurgeProtectionNotEnabled",
-            f"The key vault '{vault_name}' must have purge protection enabled (link 6: vault "
-            "protection).",
+            f"The key vault '{vault_name}' must have purge protection enabled.",
         )
     if not key["enabled"]:
-        return ChainBroken("KeyDisabled", f"The key '{key_url}' is disabled (link 7: key state).")
+        return ChainBroken("KeyDisabled", f"The key '{key_url}' is disabled.")
     if key["kty"] not in SUPPORTED_KEY_TYPES:
         return ChainBroken(
             "KeyTypeNotSupported",
-            f"The key type '{key['kty']}' is not supported; use RSA or RSA-HSM (link 7: key type).",
+            f"The key type '{key['kty']}' is not supported; use RSA or RSA-HSM.",
         )
     if key["size"] not in SUPPORTED_KEY_SIZES:
         return ChainBroken(
             "KeySizeNotSupported",
-            f"The key size {key['size']} is not supported; use 2048, 3072 or 4096 bits (link 7: "
-            "key size).",
+            f"The key size {key['size']} is not supported; use 2048, 3072 or 4096 bits.",
         )
     if vault["region"] != region.replace(" ", "").lower():
         return ChainBroken(
             "KeyVaultRegionMismatch",
             f"The key vault '{vault_name}' is in region '{vault['region']}' but the disk "
             "encryption set is "
-            f"in '{region}'; they must be in the same region (link 8: region).",
+            f"in '{region}'; they must be in the same region.",
         )
     return None
 

@@ -76,6 +76,8 @@ async def test_customer_side_failure_is_customer_setup_with_fix(
     assert issue.code == code
     assert issue.fix.endswith((".", "`.")) and len(issue.fix) > 30
     assert "Bearer" not in raised.value.message
+    # The customer reads message and fix: plain words, not the chain's internal numbering.
+    assert not re.search(r"\blinks? \d", f"{issue.message} {issue.fix}", re.IGNORECASE), issue
 
 
 @pytest.mark.parametrize(
