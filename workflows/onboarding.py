@@ -293,7 +293,9 @@ class CmkOnboardingWorkflow:
         self._deadline_at = now + request.customer_deadline
         self._next_reminder_at = now + request.reminder_interval
         self._status.deadline = self._deadline_at
-        self._status.instructions = build_instructions(request, self._workflow_id, app.app_id)
+        self._status.instructions = build_instructions(
+            request, self._workflow_id, app.app_id, asked_at=now
+        )
         self._set_stage(Stage.AWAITING_CUSTOMER, "customer")
         if request.key_url is not None:
             self._accept(CustomerSetupComplete(key_url=request.key_url))
@@ -441,7 +443,8 @@ class CmkOnboardingWorkflow:
         self._refresh_details()
 
     def _refresh_details(self) -> None:
-        workflow.set_current_details(current_details(self._status))
+        interval = self._request.reminder_interval if self._request else None
+        workflow.set_current_details(current_details(self._status, reminder_interval=interval))
 
     async def _notify(self, kind: NotificationKind, **extra: Any) -> None:
         """Best effort: the status query and UI still show everything if a channel is down."""

@@ -230,7 +230,7 @@ async def test_update_validator_rejects_bad_submissions(
 
 
 async def test_rejected_update_is_non_retryable(env: WorkflowEnvironment) -> None:
-    """A refused submission fails as a non-retryable SubmissionRejected: resending it cannot help."""
+    """A refused submission fails non-retryable (SubmissionRejected): resending cannot help."""
     async with running(env) as onboarding:
         await onboarding.wait_for_stage(Stage.AWAITING_CUSTOMER)
         with pytest.raises(WorkflowUpdateFailedError) as rejected:
