@@ -11,6 +11,7 @@ from typing import Any
 
 from azure.mgmt.resource.resources.aio import ResourceManagementClient
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
 from activities.arm_ids import parse_arm_id
 from activities.azure_clients import PerSubscription
@@ -26,6 +27,7 @@ from models import (
     CustomerSetupIssue,
     EncryptionSetRef,
     EncryptionSetSpec,
+    ErrorType,
     ResourceRef,
     TestDiskRef,
     TestDiskSpec,
@@ -37,6 +39,21 @@ DISK_TYPE = "Microsoft.Compute/disks"
 DISK_API_VERSION = "2026-03-02"
 # Fallback only: the poller follows Retry-After / retry-after-ms when Azure sends them.
 DEFAULT_POLL_SECONDS = 5.0
+
+
+def _des_arm_id(spec: EncryptionSetSpec) -> str:
+    return "/" + _resource_id(spec.subscription_id, spec.resource_group, DES_TYPE, spec.name)
+
+
+def _with_resource_id(error: ApplicationError, resource_id: str) -> ApplicationError:
+    """A customer-setup error that also names the resource Azure kept; others unchanged."""
+    if error.type != ErrorType.CUSTOMER_SETUP or not error.details:
+        return error
+    try:
+        issue = CustomerSetupIssue.model_validate(error.details[0])
+    except ValueError:
+        return error
+    return customer_setup_error(issue.model_copy(update={"resource_id": resource_id}))
 
 
 def _resource_id(subscription_id: str, resource_group: str, kind: str, name: str) -> str:
@@ -85,7 +102,13 @@ class EncryptionActivities:
                 api_version=DISK_API_VERSION,
                 polling_interval=self._poll_seconds,
             )
-            created = await poller.result()
+        try:
+            with azure_errors(operation):
+                created = await poller.result()
+        except ApplicationError as error:
+            # Azure accepted the PUT, so the DES exists (provisioning failed) until it is
+            # deleted: name it, so the status shows it while the customer fixes their side.
+            raise _with_resource_id(error, _des_arm_id(spec)) from None
         return _encryption_set_ref(created)
 
     @activity.defn(name=ActivityName.VERIFY_ENCRYPTION_SET)

@@ -310,6 +310,8 @@ class CmkOnboardingWorkflow:
                 issue = failures.customer_issue(error)
                 if issue is None:
                     raise
+                if issue.resource_id is not None:
+                    self._status.resources.encryption_set_id = issue.resource_id
                 await self._attempt_failed(request, attempt, issue)
             finally:
                 self._processing = None

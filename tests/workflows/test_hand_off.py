@@ -23,7 +23,7 @@ from tests.workflows.conftest import (
     assert_eventually,
     running,
 )
-from tests.workflows.fake_azure import ISSUES, FakeAzure
+from tests.workflows.fake_azure import ISSUES, FakeAzure, customer_error
 from workflows import WORKFLOWS, CmkOnboardingWorkflow
 
 SUBMIT = CmkOnboardingWorkflow.submit_customer_setup
@@ -176,6 +176,31 @@ async def test_customer_failure_loops_back_then_completes(
     assert (notice.reason, notice.fix) == (expected.message, expected.fix)
     assert result.attempts == 2 and result.resources.key_url == FIXED_KEY_URL
     assert [s.key_url for s in fake.inputs(A.CREATE_ENCRYPTION_SET)] == [KEY_URL, FIXED_KEY_URL]
+
+
+@pytest.mark.parametrize(
+    "activity", [A.CREATE_ENCRYPTION_SET, A.VERIFY_ENCRYPTION_SET, A.CREATE_TEST_DISK]
+)
+async def test_status_keeps_the_encryption_set_after_a_customer_failure(
+    env: WorkflowEnvironment, activity: A
+) -> None:
+    """An encryption set Azure accepted stays in status while the customer fixes their side."""
+    fake = FakeAzure()
+    des_id = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/diskEncryptionSets/d"
+    if activity == A.CREATE_ENCRYPTION_SET:
+        # The PUT was accepted and the create failed on the key: the activity names the DES.
+        issue = ISSUES["no_role"].model_copy(update={"resource_id": des_id})
+        fake.errors[activity].append(customer_error(issue))
+    else:
+        fake.fail_with_customer_issues(activity, "no_role")
+    async with running(env, fake, key_url=KEY_URL) as onboarding:
+        status = await awaiting_after_failed_attempts(onboarding, 1)
+        await onboarding.handle.cancel()
+        with pytest.raises(WorkflowFailureError):
+            await onboarding.handle.result()
+    expected = des_id if activity == A.CREATE_ENCRYPTION_SET else onboarding.request["des_name"]
+    assert status.resources.encryption_set_id, status.resources
+    assert status.resources.encryption_set_id.endswith(expected)
 
 
 async def test_attempts_exhausted_lists_every_reason(env: WorkflowEnvironment) -> None:
