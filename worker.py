@@ -176,4 +176,10 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_code = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # Skip interpreter finalization: the SDK's Rust (tokio) threads can still call into Python
+    # while it shuts down and abort a cleanly stopped worker with "Fatal Python error:
+    # PyGILState_Release" (exit 134), as in starter.py (temporalio/sdk-python#300).
+    os._exit(exit_code)

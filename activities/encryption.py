@@ -42,6 +42,21 @@ DISK_API_VERSION = "2026-03-02"
 DEFAULT_POLL_SECONDS = 5.0
 
 
+def _des_arm_id(spec: EncryptionSetSpec) -> str:
+    return "/" + _resource_id(spec.subscription_id, spec.resource_group, DES_TYPE, spec.name)
+
+
+def _with_resource_id(error: ApplicationError, resource_id: str) -> ApplicationError:
+    """A customer-setup error that also names the resource Azure kept; others unchanged."""
+    if error.type != ErrorType.CUSTOMER_SETUP or not error.details:
+        return error
+    try:
+        issue = CustomerSetupIssue.model_validate(error.details[0])
+    except ValueError:
+        return error
+    return customer_setup_error(issue.model_copy(update={"resource_id": resource_id}))
+
+
 def _resource_id(subscription_id: str, resource_group: str, kind: str, name: str) -> str:
     # No leading slash: the SDK's URL template already starts with one.
     return (
@@ -93,7 +108,13 @@ class EncryptionActivities:
             poller = await resources.begin_create_or_update_by_id(
                 des_id, body, api_version=DISK_API_VERSION, polling_interval=self._poll_seconds
             )
-            created = await poller.result()
+        try:
+            with azure_errors(operation):
+                created = await poller.result()
+        except ApplicationError as error:
+            # Azure accepted the PUT, so the DES exists (provisioning failed) until it is
+            # deleted: name it, so the status shows it while the customer fixes their side.
+            raise _with_resource_id(error, _des_arm_id(spec)) from None
         return _encryption_set_ref(created)
 
     async def _read_if_exists(self, resources: Any, des_id: str, name: str) -> Any:

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, TextIO, TypeVar
 
 import typer
 from pydantic import ValidationError
@@ -43,9 +43,30 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Help texts quote URL shapes such as `[/<version>]`, which rich markup would parse as tags.
+    rich_markup_mode=None,
 )
-out = Console()
-err = Console(stderr=True)
+
+# Wide enough for an ARM resource id or a Temporal UI link in a table cell on one line.
+PIPED_WIDTH = 400
+
+
+def console_for(*, stderr: bool = False, file: TextIO | None = None) -> Console:
+    """A rich console that wraps to the terminal, but never when output is piped or captured.
+
+    Off a terminal rich assumes 80 columns and folds long lines; a URL or workflow id broken
+    over two lines can no longer be copied, clicked or grepped.
+    """
+    console = Console(stderr=stderr, file=file)
+    if not console.is_terminal:
+        console.soft_wrap = True
+        # Tables and panels are laid out to the width, not soft-wrapped: give them room.
+        console.width = max(console.width, PIPED_WIDTH)
+    return console
+
+
+out = console_for()
+err = console_for(stderr=True)
 T = TypeVar("T")
 
 WorkflowIdOption = Annotated[

@@ -67,7 +67,14 @@ def render_status(status: OnboardingStatus, console: Console) -> None:
         for name, value in resources.items():
             table.add_row(name, value)
         parts.append(table)
-    console.print(Panel(Group(*parts), title=escape(status.workflow_id), title_align="left"))
+    # Piped output is laid out very wide (see cli.app.console_for): fit the panel to its content.
+    panel = Panel(
+        Group(*parts),
+        title=escape(status.workflow_id),
+        title_align="left",
+        expand=console.is_terminal,
+    )
+    console.print(panel)
 
 
 def attempts_table(status: OnboardingStatus) -> Table:

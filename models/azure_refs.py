@@ -125,3 +125,6 @@ class CustomerSetupIssue(Strict):
     code: str
     message: str
     fix: str
+    # Set when Azure kept the resource although its set-up failed (a DES whose long-running
+    # create failed on the customer's key): status shows it, compensation removes it.
+    resource_id: str | None = None

@@ -34,6 +34,7 @@ class ErrorType(StrEnum):
     AZURE_REQUEST_REJECTED = "AzureRequestRejected"
     VERIFICATION_FAILED = "VerificationFailed"
     RESOURCE_NOT_OWNED = "ResourceNotOwned"
+    SUBMISSION_REJECTED = "SubmissionRejected"
 
 
 class ActivityName(StrEnum):

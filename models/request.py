@@ -286,11 +286,12 @@ def parse_request(raw: Any) -> OnboardingRequest:
     try:
         request = OnboardingRequest.model_validate(raw)
     except ValidationError as error:
+        field_problems = [
+            (".".join(str(p) for p in e["loc"]) or "request", _friendly(e)) for e in error.errors()
+        ]
+        failed = {str(e["loc"][0]) for e in error.errors() if e["loc"]}
         raise RequestInvalid(
-            [
-                (".".join(str(p) for p in e["loc"]) or "request", _friendly(e))
-                for e in error.errors()
-            ]
+            field_problems + _policy_problems_of_valid_fields(raw, failed)
         ) from None
     if problems := request.policy_problems():
         raise RequestInvalid(problems)
@@ -354,6 +355,44 @@ def apply_worker_policy(request: OnboardingRequest, allowed: Policy) -> Onboardi
     if problems := narrowed.policy_problems():
         raise RequestInvalid(problems)
     return narrowed
+
+
+# Stand-ins for fields that failed on their own, so the policy checks can still look at the
+# fields that did parse: one round of fixes instead of two.
+_STAND_INS: dict[str, Any] = {
+    "customer_tenant_id": "00000000-0000-0000-0000-0000000000c1",
+    "customer_name": "stand-in",
+    "isv_tenant_id": "00000000-0000-0000-0000-0000000000a1",
+    "subscription_id": "00000000-0000-0000-0000-0000000000b1",
+    "resource_group": "stand-in",
+    "region": "eastus",
+    "des_name": "stand-in",
+}
+# Policy checks that read another field too: skipped when that one was replaced by a stand-in.
+_CHECK_READS = {
+    "customer_tenant_id": {"isv_tenant_id"},
+    "reminder_interval": {"customer_deadline"},
+}
+
+
+def _policy_problems_of_valid_fields(
+    raw: dict[str, Any], failed: set[str]
+) -> list[tuple[str, str]]:
+    """The policy problems of the fields that parsed, when others did not."""
+    if "policy" in failed:
+        return []  # every policy check depends on it
+    known = set(OnboardingRequest.model_fields)
+    valid = {k: v for k, v in raw.items() if k in known and k not in failed}
+    replaced = failed | (set(_STAND_INS) - set(valid))
+    try:
+        partial = OnboardingRequest.model_validate({**_STAND_INS, **valid})
+    except ValidationError:
+        return []  # a stand-in did not fit after all: the field errors alone must do
+    return [
+        (field, problem)
+        for field, problem in partial.policy_problems()
+        if field not in replaced and not (_CHECK_READS.get(field, set()) & replaced)
+    ]
 
 
 def _friendly(error: Any) -> str:

@@ -16,6 +16,7 @@ from models import (
     OnboardingRequest,
     Stage,
 )
+from models.wording import duration_words, moment_words
 
 
 def customer_issue(error: BaseException) -> CustomerSetupIssue | None:
@@ -59,7 +60,8 @@ def with_cleanup_problems(failure: ApplicationError, problems: Sequence[str]) ->
 def feature_registration_timeout(request: OnboardingRequest) -> ApplicationError:
     return ApplicationError(
         f"preview feature {FEATURE_NAMESPACE}/{FEATURE_NAME} did not reach 'Registered' within "
-        f"{request.feature_registration_timeout}; check `az feature show --namespace "
+        f"{duration_words(request.feature_registration_timeout)}; check "
+        f"`az feature show --namespace "
         f"{FEATURE_NAMESPACE} --name {FEATURE_NAME}` and start the onboarding again",
         type=ErrorType.FEATURE_REGISTRATION_TIMEOUT,
         non_retryable=True,
@@ -88,8 +90,9 @@ def attempts_exhausted(request: OnboardingRequest, attempts: Sequence[Attempt]) 
 def deadline_exceeded(request: OnboardingRequest, deadline: datetime) -> ApplicationError:
     return ApplicationError(
         f"customer {request.customer_name} ({request.customer_tenant_id}) did not complete the "
-        f"setup by the deadline {deadline.isoformat()} ({request.customer_deadline} after the "
-        "workflow started waiting); start a new onboarding when the customer is ready",
+        f"setup by the deadline {moment_words(deadline)} "
+        f"({duration_words(request.customer_deadline)} after they were asked); "
+        "start a new onboarding when the customer is ready",
         type=ErrorType.CUSTOMER_DEADLINE_EXCEEDED,
         non_retryable=True,
     )

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from textwrap import indent
 
 from models import (
     KEY_VAULT_CRYPTO_SERVICE_ENCRYPTION_USER,
@@ -14,6 +17,7 @@ from models import (
 )
 from models.reply_step import KEY_URL_FORMAT, REPLY_STEP
 from models.text import escape_markdown
+from models.wording import deadline_words, every, moment_words
 
 ROLE_NAME = "Key Vault Crypto Service Encryption User"
 VAULT_PLACEHOLDER = "<vault-name>"
@@ -52,34 +56,61 @@ def reply_commands(workflow_id: str, customer_tenant_id: str) -> tuple[str, str]
 
 
 def build_instructions(
-    request: OnboardingRequest, workflow_id: str, app_id: str
+    request: OnboardingRequest,
+    workflow_id: str,
+    app_id: str,
+    *,
+    asked_at: datetime | None = None,
 ) -> CustomerInstructions:
+    """The customer's steps; with `asked_at` (when they are sent) they also say by when."""
     url = consent_url(request.customer_tenant_id, app_id)
     commands = customer_commands(request, app_id)
     return CustomerInstructions(
         consent_url=url,
         app_id=app_id,
         commands=commands,
-        markdown=_instructions_markdown(request, workflow_id, url, commands),
+        markdown=_instructions_markdown(request, workflow_id, url, commands, asked_at),
     )
 
 
+# List-item content starts 3 columns in ("1. "); a code block indented less would end the list,
+# and renderers that ignore an ordered list's start number would then restart the count at 1.
+_ITEM_INDENT = "   "
+
+
+def _code_block(lines: Sequence[str]) -> str:
+    """A fenced sh block nested under the current list item."""
+    body = "\n".join(["```sh", *lines, "```"])
+    return indent(body, _ITEM_INDENT)
+
+
 def _instructions_markdown(
-    request: OnboardingRequest, workflow_id: str, url: str, commands: tuple[str, ...]
+    request: OnboardingRequest,
+    workflow_id: str,
+    url: str,
+    commands: tuple[str, ...],
+    asked_at: datetime | None,
 ) -> str:
     starter, signal = reply_commands(workflow_id, request.customer_tenant_id)
-    shell = "\n".join(commands)
+    timing = ""
+    if asked_at is not None:
+        deadline = asked_at + request.customer_deadline
+        timing = (
+            f"Please finish {deadline_words(deadline, asked_at)}; until then we remind you "
+            f"{every(request.reminder_interval)}.\n\n"
+        )
     return (
         f"### Customer setup for {escape_markdown(request.customer_name)}\n\n"
         f"Run these in tenant `{request.customer_tenant_id}` as an administrator.\n\n"
+        f"{timing}"
         f"1. Grant admin consent to the ISV application: {url}\n"
-        "   (or run `az ad sp create` below).\n"
+        "   (or run `az ad sp create` below).\n\n"
         f"2. Create a Key Vault with purge protection in region `{request.region}` (the same region"
         " as the encrypted disks), an RSA key of 2048, 3072 or 4096 bits, and give the application"
         f' the role "{ROLE_NAME}" (`{KEY_VAULT_CRYPTO_SERVICE_ENCRYPTION_USER}`) on the vault.\n\n'
-        f"```sh\n{shell}\n```\n\n"
+        f"{_code_block(commands)}\n\n"
         f"{REPLY_STEP} (`{KEY_URL_FORMAT}`):\n\n"
-        f"```sh\n{starter}\n{signal}\n```\n"
+        f"{_code_block([starter, signal])}\n"
     )
 
 
@@ -91,8 +122,9 @@ _WAITING_FOR = {
 }
 
 
-def current_details(status: OnboardingStatus) -> str:
-    """Markdown for the Temporal UI: stage, who we wait for, what to do next, last failure."""
+def current_details(status: OnboardingStatus, *, reminder_interval: timedelta | None = None) -> str:
+    """Markdown for the Temporal UI: stage, who we wait for, what to do next, last failure and
+    its fix."""
     lines = [
         f"**Stage:** `{status.stage}`",
         f"**Customer:** {escape_markdown(status.customer_name)} (`{status.customer_tenant_id}`)",
@@ -101,12 +133,18 @@ def current_details(status: OnboardingStatus) -> str:
     if status.stage == Stage.AWAITING_CUSTOMER and status.instructions is not None:
         lines.append(f"**Consent link:** {status.instructions.consent_url}")
         if status.deadline is not None:
-            lines.append(f"**Deadline:** {status.deadline.isoformat()}")
-        lines.append(f"**Reminders sent:** {status.reminders_sent}")
+            # Absolute only: the details are refreshed on events, so "in N days" would go stale.
+            lines.append(f"**Deadline:** {moment_words(status.deadline)}")
+        reminders = f"**Reminders sent:** {status.reminders_sent}"
+        if reminder_interval is not None:
+            reminders += f" ({every(reminder_interval)})"
+        lines.append(reminders)
     if status.attempts:
         lines.append(f"**Attempts:** {len(status.attempts)}")
     if status.last_failure:
         lines.append(f"**Last failure:** {escape_markdown(status.last_failure)}")
+        if fix := _last_fix(status):
+            lines.append(f"**Fix:** {escape_markdown(fix)}")
     if status.setup_page_link_sent:
         lines.append(
             "**Setup page:** a signed link was sent to the customer"
@@ -116,3 +154,12 @@ def current_details(status: OnboardingStatus) -> str:
         lines.append("")
         lines.append(status.instructions.markdown)
     return "\n\n".join(lines)
+
+
+def _last_fix(status: OnboardingStatus) -> str | None:
+    """The fix of the failed attempt the last failure describes, if that is what it describes."""
+    failed = [a for a in status.attempts if a.outcome == "customer_error" and a.fix]
+    # A later failure of the onboarding itself (deadline, ISV side) carries its own advice.
+    if not failed or not (status.last_failure or "").startswith(f"attempt {failed[-1].number}:"):
+        return None
+    return failed[-1].fix

@@ -148,11 +148,14 @@ class CmkOnboardingWorkflow:
             return self._accept(self._check_submission(body))
         except SubmissionRejected as rejected:
             # Only reachable if a signal in the same activation won the race after validation.
-            raise ApplicationError(str(rejected), type=ErrorType.INVALID_REQUEST) from None
+            raise _rejection(rejected) from None
 
     @submit_customer_setup.validator
     def _validate_submission(self, body: Any) -> None:
-        self._check_submission(body)
+        try:
+            self._check_submission(body)
+        except SubmissionRejected as rejected:
+            raise _rejection(rejected) from None
 
     def _check_submission(self, body: Any) -> CustomerSetupComplete:
         busy = self._pending or self._processing
@@ -315,7 +318,9 @@ class CmkOnboardingWorkflow:
         self._deadline_at = now + request.customer_deadline
         self._next_reminder_at = now + request.reminder_interval
         self._status.deadline = self._deadline_at
-        self._status.instructions = build_instructions(request, self._workflow_id, app.app_id)
+        self._status.instructions = build_instructions(
+            request, self._workflow_id, app.app_id, asked_at=now
+        )
         self._set_stage(Stage.AWAITING_CUSTOMER, "customer")
         if request.key_url is not None:
             self._accept(CustomerSetupComplete(key_url=request.key_url))
@@ -330,6 +335,8 @@ class CmkOnboardingWorkflow:
                 issue = failures.customer_issue(error)
                 if issue is None:
                     raise
+                if issue.resource_id is not None:
+                    self._status.resources.encryption_set_id = issue.resource_id
                 await self._attempt_failed(request, attempt, issue)
             finally:
                 self._processing = None
@@ -470,7 +477,8 @@ class CmkOnboardingWorkflow:
         self._refresh_details()
 
     def _refresh_details(self) -> None:
-        workflow.set_current_details(current_details(self._status))
+        interval = self._request.reminder_interval if self._request else None
+        workflow.set_current_details(current_details(self._status, reminder_interval=interval))
 
     async def _notify(self, kind: NotificationKind, **extra: Any) -> None:
         """Best effort: the status query and UI still show everything if a channel is down."""
@@ -497,6 +505,14 @@ class CmkOnboardingWorkflow:
         if receipt is not None and receipt.setup_page_link:
             self._status.setup_page_link_sent = True
             self._refresh_details()
+
+
+def _rejection(rejected: SubmissionRejected) -> ApplicationError:
+    """A refused submission: the same body would be refused again, so the failure says so.
+
+    A plain exception from a validator reaches the caller as a retryable ValueError.
+    """
+    return ApplicationError(str(rejected), type=ErrorType.SUBMISSION_REJECTED, non_retryable=True)
 
 
 async def _nothing() -> None:

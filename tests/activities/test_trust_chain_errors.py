@@ -71,12 +71,18 @@ async def test_customer_side_failure_is_customer_setup_with_fix(
 ) -> None:
     """Creating the DES over a broken customer link raises CUSTOMER_SETUP naming code and fix."""
     key_url = await customer_key(emulator, customer, chain.app.app_id, **setup)
+    spec = encryption_set_spec(isv, chain, key_url)
     with pytest.raises(ApplicationError) as raised:
-        await acts.run(ActivityName.CREATE_ENCRYPTION_SET, encryption_set_spec(isv, chain, key_url))
+        await acts.run(ActivityName.CREATE_ENCRYPTION_SET, spec)
     issue = _issue(raised.value)
     assert issue.code == code
+    # Azure accepted the PUT before the key check failed: the DES exists and is named.
+    assert issue.resource_id is not None
+    assert issue.resource_id.lower().endswith(f"/diskencryptionsets/{spec.name.lower()}")
     assert issue.fix.endswith((".", "`.")) and len(issue.fix) > 30
     assert "Bearer" not in raised.value.message
+    # The customer reads message and fix: plain words, not the chain's internal numbering.
+    assert not re.search(r"\blinks? \d", f"{issue.message} {issue.fix}", re.IGNORECASE), issue
 
 
 @pytest.mark.parametrize(

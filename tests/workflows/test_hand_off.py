@@ -13,7 +13,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 
-from harness.fake_azure import ISSUES, FakeAzure
+from harness.fake_azure import ISSUES, FakeAzure, customer_error
 from harness.fake_onboarding import CUSTOMER_TENANT, FIXED_KEY_URL, KEY_URL, Onboarding, running
 from harness.polling import assert_eventually
 from models import ActivityName as A
@@ -172,6 +172,31 @@ async def test_customer_failure_loops_back_then_completes(
     assert [s.key_url for s in fake.inputs(A.CREATE_ENCRYPTION_SET)] == [KEY_URL, FIXED_KEY_URL]
 
 
+@pytest.mark.parametrize(
+    "activity", [A.CREATE_ENCRYPTION_SET, A.VERIFY_ENCRYPTION_SET, A.CREATE_TEST_DISK]
+)
+async def test_status_keeps_the_encryption_set_after_a_customer_failure(
+    env: WorkflowEnvironment, activity: A
+) -> None:
+    """An encryption set Azure accepted stays in status while the customer fixes their side."""
+    fake = FakeAzure()
+    des_id = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/diskEncryptionSets/d"
+    if activity == A.CREATE_ENCRYPTION_SET:
+        # The PUT was accepted and the create failed on the key: the activity names the DES.
+        issue = ISSUES["no_role"].model_copy(update={"resource_id": des_id})
+        fake.errors[activity].append(customer_error(issue))
+    else:
+        fake.fail_with_customer_issues(activity, "no_role")
+    async with running(env, fake, key_url=KEY_URL) as onboarding:
+        status = await awaiting_after_failed_attempts(onboarding, 1)
+        await onboarding.handle.cancel()
+        with pytest.raises(WorkflowFailureError):
+            await onboarding.handle.result()
+    expected = des_id if activity == A.CREATE_ENCRYPTION_SET else onboarding.request["des_name"]
+    assert status.resources.encryption_set_id, status.resources
+    assert status.resources.encryption_set_id.endswith(expected)
+
+
 async def test_attempts_exhausted_lists_every_reason(env: WorkflowEnvironment) -> None:
     """After max_customer_attempts customer failures the workflow fails listing each reason."""
     fake = FakeAzure()
@@ -221,6 +246,21 @@ async def test_update_validator_rejects_bad_submissions(
         )
         await onboarding.handle.result()
     assert (accepted.number, accepted.key_url, accepted.outcome) == (1, KEY_URL, "pending")
+
+
+async def test_rejected_update_is_non_retryable(env: WorkflowEnvironment) -> None:
+    """A refused submission fails non-retryable (SubmissionRejected): resending cannot help."""
+    async with running(env) as onboarding:
+        await onboarding.wait_for_stage(Stage.AWAITING_CUSTOMER)
+        with pytest.raises(WorkflowUpdateFailedError) as rejected:
+            await onboarding.handle.execute_update(SUBMIT, {"key_url": "https://evil.example.com"})
+        await onboarding.handle.signal(SIGNAL, CustomerSetupComplete(key_url=KEY_URL))
+        await onboarding.handle.result()
+    cause = rejected.value.cause
+    assert isinstance(cause, ApplicationError)
+    assert cause.type == ErrorType.SUBMISSION_REJECTED
+    assert cause.non_retryable
+    assert "not a Key Vault or Managed HSM host" in cause.message
 
 
 async def test_update_rejected_outside_awaiting_stage(env: WorkflowEnvironment) -> None:

@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import re
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from markdown_it import MarkdownIt
 
 from harness.fake_onboarding import CUSTOMER_TENANT, KEY_URL, make_request
-from models import DEFAULT_POLICY, CustomerSetupComplete, OnboardingStatus, Stage, parse_request
+from models import (
+    DEFAULT_POLICY,
+    Attempt,
+    CustomerSetupComplete,
+    OnboardingStatus,
+    Stage,
+    parse_request,
+)
+from models.wording import deadline_words, duration_words, every, moment_words
+from workflows.failures import deadline_exceeded, feature_registration_timeout
 from workflows.instructions import build_instructions, current_details
 from workflows.submissions import SubmissionRejected, parse_submission
 
@@ -58,6 +69,97 @@ def test_current_details_show_who_we_wait_for_and_the_last_failure() -> None:
     assert instructions.consent_url in details
     assert "KeyVaultAccessForbidden" in details
     assert "2030-01-01" in details
+
+
+def _awaiting_after_failure(last_failure: str) -> OnboardingStatus:
+    instructions = build_instructions(parse_request(make_request()), "wf-1", APP_ID)
+    return OnboardingStatus(
+        workflow_id="wf-1",
+        customer_tenant_id=CUSTOMER_TENANT,
+        customer_name="Contoso",
+        stage=Stage.AWAITING_CUSTOMER,
+        waiting_for="customer",
+        instructions=instructions,
+        attempts=[
+            Attempt(
+                number=1,
+                key_url=KEY_URL,
+                submitted_at=datetime(2030, 1, 1, tzinfo=UTC),
+                outcome="customer_error",
+                code="KeyVaultAccessForbidden",
+                reason="no role",
+                fix="Assign the role 'Key Vault Crypto Service Encryption User'.",
+            )
+        ],
+        last_failure=last_failure,
+    )
+
+
+def test_current_details_show_the_fix_of_the_last_failed_attempt() -> None:
+    """Next to the last failure the UI shows what the customer must change."""
+    details = current_details(
+        _awaiting_after_failure("attempt 1: KeyVaultAccessForbidden: no role")
+    )
+    assert "**Last failure:** attempt 1: KeyVaultAccessForbidden" in details
+    assert "**Fix:** Assign the role 'Key Vault Crypto Service Encryption User'." in details
+
+
+def test_current_details_do_not_pair_a_later_failure_with_an_old_fix() -> None:
+    """A failure of the onboarding itself (here the deadline) is not given an attempt's fix."""
+    details = current_details(_awaiting_after_failure("customer Contoso did not complete ..."))
+    assert "**Fix:**" not in details
+
+
+def test_instruction_steps_are_one_numbered_list() -> None:
+    """Code blocks sit inside their step, so the steps render as one list numbered 1, 2, 3."""
+    markdown = build_instructions(parse_request(make_request()), "wf-1", APP_ID).markdown
+    tokens = MarkdownIt("commonmark").parse(markdown)
+    lists = [t for t in tokens if t.type == "ordered_list_open"]
+    assert len(lists) == 1, markdown
+    items = [t for t in tokens if t.type == "list_item_open" and t.level == lists[0].level + 1]
+    assert len(items) == 3
+    fences = [t for t in tokens if t.type == "fence"]
+    assert len(fences) == 2
+    # Every fence is nested in the list (deeper than the list itself), none at the top level.
+    assert all(fence.level > lists[0].level for fence in fences)
+
+
+def test_durations_and_moments_in_words() -> None:
+    """People read '14 days' and '2026-12-15 10:00 UTC', not '14 days, 0:00:00' or ISO 8601."""
+    now = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
+    assert duration_words(timedelta(days=14)) == "14 days"
+    assert duration_words(timedelta(hours=6)) == "6 hours"
+    assert duration_words(timedelta(days=2, hours=6, minutes=5)) == "2 days 6 hours"
+    assert duration_words(timedelta(days=28)) == "4 weeks"
+    assert every(timedelta(days=2)) == "every 2 days"
+    assert every(timedelta(days=1)) == "every day"
+    assert every(timedelta(seconds=90)) == "every 1 minute 30 seconds"
+    assert moment_words(now) == "2026-12-01 10:00 UTC"
+    assert deadline_words(now + timedelta(days=14), now) == "in 14 days, on 2026-12-15 10:00 UTC"
+    assert deadline_words(now, now) == "on 2026-12-01 10:00 UTC (passed)"
+
+
+_RAW_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:|\d+ days?, \d+:\d\d:\d\d|\b\d+:\d\d:\d\d\b")
+
+
+def test_customer_and_operator_texts_show_no_raw_durations() -> None:
+    """Instructions, UI details and failure messages say deadlines and intervals in words."""
+    request = parse_request(make_request(reminder_interval="P2D", customer_deadline="P14D"))
+    asked_at = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
+    instructions = build_instructions(request, "wf-1", APP_ID, asked_at=asked_at)
+    status = _awaiting_after_failure("attempt 1: KeyVaultAccessForbidden: no role")
+    status.instructions = instructions
+    status.deadline = asked_at + request.customer_deadline
+    details = current_details(status, reminder_interval=request.reminder_interval)
+    deadline = deadline_exceeded(request, asked_at + request.customer_deadline).message
+    feature = feature_registration_timeout(request).message
+    assert "in 14 days, on 2026-12-15 10:00 UTC" in instructions.markdown
+    assert "every 2 days" in instructions.markdown
+    assert "**Deadline:** 2026-12-15 10:00 UTC" in details and "(every 2 days)" in details
+    assert "by the deadline 2026-12-15 10:00 UTC (14 days after" in deadline
+    assert "within 6 hours;" in feature
+    for text in (instructions.markdown, details, deadline, feature):
+        assert not _RAW_TIME.search(text), text
 
 
 def _parse(body: object, stage: Stage = Stage.AWAITING_CUSTOMER, busy: int | None = None):  # noqa: ANN202
