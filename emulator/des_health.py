@@ -45,7 +45,8 @@ def check_key(
     if expires is not None and expires <= (time.time() if now is None else now):
         # Code unconfirmed: Key Vault refuses wrapKey on an expired key; DiskRP's wording is not
         # published.
-        return ChainBroken("KeyExpired", f"The key '{key_url}' has expired.", "KeyExpired", 7)
+        # Only the requirement is public: a real generic code carries it, our diagnosis apart.
+        return ChainBroken("BadRequest", f"The key '{key_url}' has expired.", "KeyExpired", 7)
     return None
 
 
@@ -58,7 +59,7 @@ def check_des(world: World, des: dict[str, Any]) -> ChainBroken | None:
         if resource is None or resource["type"] != UAMI_TYPE:
             # Code unconfirmed (no public sample of DiskRP meeting a deleted identity).
             return ChainBroken(
-                "UserAssignedIdentityNotFound",
+                "BadRequest",
                 f"The user-assigned identity '{identity_id}' of disk encryption set "
                 f"'{des['id']}' was not found.",
                 "UserAssignedIdentityNotFound",
