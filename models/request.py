@@ -31,7 +31,10 @@ _RESOURCE_GROUP = re.compile(r"^[-\w.()]{0,89}[-\w()]$", re.ASCII)
 # User-assigned identity names: 3-128, start with a letter or digit, then letters, digits, '-', '_'.
 _IDENTITY_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{2,127}$")
 _APP_UNIQUE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,119}$")
-_KEY_PATH = re.compile(r"^/keys/(?P<name>[A-Za-z0-9-]{1,127})(?:/(?P<version>[0-9a-fA-F]{32}))?/?$")
+# DiskRP spec, KeyForDiskEncryptionSet.keyUrl: "Version segment of the Url is required regardless
+# of rotationToLatestKeyVersionEnabled value".
+_KEY_PATH = re.compile(r"^/keys/(?P<name>[A-Za-z0-9-]{1,127})/(?P<version>[0-9a-fA-F]{32})/?$")
+_VERSIONLESS_KEY_PATH = re.compile(r"^/keys/(?P<name>[A-Za-z0-9-]{1,127})/?$")
 _VAULT_LABEL = re.compile(r"^[A-Za-z][A-Za-z0-9-]{1,22}[A-Za-z0-9]$")
 
 
@@ -76,9 +79,14 @@ def normalize_region(region: str) -> str:
     return region.replace(" ", "").lower()
 
 
-def key_url_problem(key_url: str, policy: Policy = DEFAULT_POLICY) -> str | None:
-    """Why `key_url` is not a usable Key Vault / Managed HSM key identifier, or None if it is."""
-    expected = "expected https://<vault>.vault.azure.net/keys/<name>[/<version>]"
+def key_url_problem(
+    key_url: str, policy: Policy = DEFAULT_POLICY, *, require_version: bool = True
+) -> str | None:
+    """Why `key_url` is not a usable Key Vault / Managed HSM key identifier, or None if it is.
+
+    `require_version=False` only for workflows started before versions were required (replay).
+    """
+    expected = "expected https://<vault>.vault.azure.net/keys/<name>/<version>"
     if len(key_url) > 512:
         return f"is longer than 512 characters; {expected}"
     # urlsplit silently drops surrounding spaces and embedded tabs/newlines; Azure would not.
@@ -102,8 +110,18 @@ def key_url_problem(key_url: str, policy: Policy = DEFAULT_POLICY) -> str | None
         return f"must not carry credentials or a port; {expected}"
     if parts.query or parts.fragment:
         return f"must not have a query string or fragment; {expected}"
+    if (versionless := _VERSIONLESS_KEY_PATH.fullmatch(parts.path)) and not require_version:
+        return None
+    if versionless:
+        vault, name = host.removesuffix(suffix), versionless["name"]
+        flag = "--hsm-name" if suffix == ".managedhsm.azure.net" else "--vault-name"
+        return (
+            "has no key version; Azure requires the full versioned key identifier (also with "
+            "automatic rotation to the latest version). Copy it from "
+            f"`az keyvault key show {flag} {vault} --name {name} --query key.kid -o tsv`"
+        )
     if not _KEY_PATH.fullmatch(parts.path) or ".." in parts.path or "//" in parts.path:
-        return f"path '{parts.path}' is not /keys/<name>[/<32-hex version>]; {expected}"
+        return f"path '{parts.path}' is not /keys/<name>/<32-hex version>; {expected}"
     return None
 
 
@@ -210,7 +228,7 @@ class OnboardingRequest(Strict):
             raise ValueError("must be an Azure location such as 'eastus' or 'North Europe'")
         return normalized
 
-    def policy_problems(self) -> list[tuple[str, str]]:
+    def policy_problems(self, *, require_key_version: bool = True) -> list[tuple[str, str]]:
         """Field errors that depend on the policy rather than on a field alone."""
         problems: list[tuple[str, str]] = []
         policy = self.policy
@@ -254,7 +272,11 @@ class OnboardingRequest(Strict):
                     f"{', '.join(policy.encryption_types)}",
                 )
             )
-        if self.key_url is not None and (problem := key_url_problem(self.key_url, policy)):
+        if self.key_url is not None and (
+            problem := key_url_problem(
+                self.key_url, policy, require_version=require_key_version
+            )
+        ):
             problems.append(("key_url", problem))
         if self.reminder_interval > self.customer_deadline:
             problems.append(
@@ -274,7 +296,7 @@ class RequestInvalid(ValueError):
         )
 
 
-def parse_request(raw: Any) -> OnboardingRequest:
+def parse_request(raw: Any, *, require_key_version: bool = True) -> OnboardingRequest:
     """Parse and fully validate a request from JSON-like data, or raise RequestInvalid."""
     if isinstance(raw, OnboardingRequest):
         raw = raw.model_dump(mode="json")
@@ -289,7 +311,7 @@ def parse_request(raw: Any) -> OnboardingRequest:
                 for e in error.errors()
             ]
         ) from None
-    if problems := request.policy_problems():
+    if problems := request.policy_problems(require_key_version=require_key_version):
         raise RequestInvalid(problems)
     return request
 
@@ -345,10 +367,12 @@ def narrow_policy(requested: Policy, allowed: Policy) -> Policy:
     return Policy(**effective)
 
 
-def apply_worker_policy(request: OnboardingRequest, allowed: Policy) -> OnboardingRequest:
+def apply_worker_policy(
+    request: OnboardingRequest, allowed: Policy, *, require_key_version: bool = True
+) -> OnboardingRequest:
     """`request` under the worker's policy, re-validated against it, or raise RequestInvalid."""
     narrowed = request.model_copy(update={"policy": narrow_policy(request.policy, allowed)})
-    if problems := narrowed.policy_problems():
+    if problems := narrowed.policy_problems(require_key_version=require_key_version):
         raise RequestInvalid(problems)
     return narrowed
 
@@ -372,7 +396,7 @@ def workflow_id_for(customer_tenant_id: str, des_name: str) -> str:
 class CustomerSetupComplete(BaseModel):
     """Body of the `customer_setup_complete` signal and the `submit_customer_setup` update.
 
-    JSON: {"key_url": "https://<vault>.vault.azure.net/keys/<name>[/<version>]",
+    JSON: {"key_url": "https://<vault>.vault.azure.net/keys/<name>/<version>",
            "customer_tenant_id": "<guid, optional>", "note": "<optional free text>"}
     """
 

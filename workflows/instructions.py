@@ -6,6 +6,7 @@ import json
 
 from models import (
     KEY_VAULT_CRYPTO_SERVICE_ENCRYPTION_USER,
+    MANAGED_HSM_CRYPTO_SERVICE_ENCRYPTION_USER,
     SIGNAL_CUSTOMER_SETUP_COMPLETE,
     CustomerInstructions,
     OnboardingRequest,
@@ -15,10 +16,23 @@ from models import (
 from models.text import escape_markdown
 
 ROLE_NAME = "Key Vault Crypto Service Encryption User"
+HSM_ROLE_NAME = "Managed HSM Crypto Service Encryption User"
 VAULT_PLACEHOLDER = "<vault-name>"
+HSM_PLACEHOLDER = "<hsm-name>"
 RESOURCE_GROUP_PLACEHOLDER = "<customer-resource-group>"
 KEY_PLACEHOLDER = "<key-name>"
-KEY_URL_FORMAT = "https://<vault-name>.vault.azure.net/keys/<key-name>[/<version>]"
+# DiskRP requires the version segment, also with rotation to the latest key version.
+KEY_URL_FORMAT = "https://<vault-name>.vault.azure.net/keys/<key-name>/<version>"
+HSM_KEY_URL_FORMAT = "https://<hsm-name>.managedhsm.azure.net/keys/<key-name>/<version>"
+_HSM_SUFFIX = ".managedhsm.azure.net"
+
+
+def uses_managed_hsm(request: OnboardingRequest) -> bool:
+    """Managed HSM when the request's key URL (or the only allowed key host) is an HSM's."""
+    if request.key_url is not None:
+        host = request.key_url.split("/", 3)[2].lower() if "//" in request.key_url else ""
+        return host.endswith(_HSM_SUFFIX)
+    return request.policy.key_host_suffixes == (_HSM_SUFFIX,)
 
 
 def consent_url(customer_tenant_id: str, app_id: str) -> str:
@@ -27,6 +41,8 @@ def consent_url(customer_tenant_id: str, app_id: str) -> str:
 
 def customer_commands(request: OnboardingRequest, app_id: str) -> tuple[str, ...]:
     """The az CLI commands, in order, that the customer runs in their own tenant."""
+    if uses_managed_hsm(request):
+        return _hsm_commands(request, app_id)
     return (
         f"az login --tenant {request.customer_tenant_id}",
         f"az ad sp create --id {app_id}",
@@ -38,12 +54,37 @@ def customer_commands(request: OnboardingRequest, app_id: str) -> tuple[str, ...
         " --kty RSA --size 3072",
         f'az role assignment create --role "{ROLE_NAME}" --assignee {app_id}'
         f' --scope "$(az keyvault show --name {VAULT_PLACEHOLDER} --query id --output tsv)"',
+        f"az keyvault key show --vault-name {VAULT_PLACEHOLDER} --name {KEY_PLACEHOLDER}"
+        " --query key.kid -o tsv",
     )
 
 
-def reply_commands(workflow_id: str, customer_tenant_id: str) -> tuple[str, str]:
+def _hsm_commands(request: OnboardingRequest, app_id: str) -> tuple[str, ...]:
+    """A Managed HSM: its keys are RSA-HSM and access is its local RBAC role on the key."""
+    return (
+        f"az login --tenant {request.customer_tenant_id}",
+        f"az ad sp create --id {app_id}",
+        f"az keyvault create --hsm-name {HSM_PLACEHOLDER}"
+        f" --resource-group {RESOURCE_GROUP_PLACEHOLDER} --location {request.region}"
+        ' --administrators "$(az ad signed-in-user show --query id -o tsv)"'
+        " --enable-purge-protection true --retention-days 90",
+        f"az keyvault security-domain download --hsm-name {HSM_PLACEHOLDER}"
+        " --sd-wrapping-keys cert0.cer cert1.cer cert2.cer --sd-quorum 2"
+        " --security-domain-file sd.json",
+        f"az keyvault key create --hsm-name {HSM_PLACEHOLDER} --name {KEY_PLACEHOLDER}"
+        " --kty RSA-HSM --size 3072",
+        f'az keyvault role assignment create --hsm-name {HSM_PLACEHOLDER} --role "{HSM_ROLE_NAME}"'
+        f" --assignee {app_id} --scope /keys/{KEY_PLACEHOLDER}",
+        f"az keyvault key show --hsm-name {HSM_PLACEHOLDER} --name {KEY_PLACEHOLDER}"
+        " --query key.kid -o tsv",
+    )
+
+
+def reply_commands(
+    workflow_id: str, customer_tenant_id: str, key_url_format: str = KEY_URL_FORMAT
+) -> tuple[str, str]:
     """How the key URL comes back: the starter CLI, or a raw signal any client can send."""
-    body = json.dumps({"key_url": KEY_URL_FORMAT, "customer_tenant_id": customer_tenant_id})
+    body = json.dumps({"key_url": key_url_format, "customer_tenant_id": customer_tenant_id})
     return (
         f"uv run starter.py complete --workflow-id {workflow_id} --key-url <key-url>",
         f"temporal workflow signal --workflow-id {workflow_id}"
@@ -67,18 +108,33 @@ def build_instructions(
 def _instructions_markdown(
     request: OnboardingRequest, workflow_id: str, url: str, commands: tuple[str, ...]
 ) -> str:
-    starter, signal = reply_commands(workflow_id, request.customer_tenant_id)
+    hsm = uses_managed_hsm(request)
+    key_url_format = HSM_KEY_URL_FORMAT if hsm else KEY_URL_FORMAT
+    starter, signal = reply_commands(workflow_id, request.customer_tenant_id, key_url_format)
     shell = "\n".join(commands)
+    if hsm:
+        store = (
+            f"2. Create and activate a Managed HSM with purge protection in region "
+            f"`{request.region}` (the same region as the encrypted disks), an RSA-HSM key of "
+            "2048, 3072 or 4096 bits, and give the application the Managed HSM local role"
+            f' "{HSM_ROLE_NAME}" (`{MANAGED_HSM_CRYPTO_SERVICE_ENCRYPTION_USER}`) on the key.\n\n'
+        )
+    else:
+        store = (
+            f"2. Create a Key Vault with purge protection in region `{request.region}` (the same"
+            " region as the encrypted disks), an RSA key of 2048, 3072 or 4096 bits, and give the"
+            f' application the role "{ROLE_NAME}" (`{KEY_VAULT_CRYPTO_SERVICE_ENCRYPTION_USER}`)'
+            " on the vault.\n\n"
+        )
     return (
         f"### Customer setup for {escape_markdown(request.customer_name)}\n\n"
         f"Run these in tenant `{request.customer_tenant_id}` as an administrator.\n\n"
         f"1. Grant admin consent to the ISV application: {url}\n"
         "   (or run `az ad sp create` below).\n"
-        f"2. Create a Key Vault with purge protection in region `{request.region}` (the same region"
-        " as the encrypted disks), an RSA key of 2048, 3072 or 4096 bits, and give the application"
-        f' the role "{ROLE_NAME}" (`{KEY_VAULT_CRYPTO_SERVICE_ENCRYPTION_USER}`) on the vault.\n\n'
+        f"{store}"
         f"```sh\n{shell}\n```\n\n"
-        f"3. Send back the key URL (`{KEY_URL_FORMAT}`):\n\n"
+        f"3. Send back the full key URL, version included (`{key_url_format}`, what the last"
+        " command prints):\n\n"
         f"```sh\n{starter}\n{signal}\n```\n"
     )
 

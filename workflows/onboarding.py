@@ -62,6 +62,8 @@ PATCH_ONE_FEATURE_ACTIVITY = "one-feature-registration-activity"
 # Workflows started before these patches trusted the request's policy and any vault's tenant.
 PATCH_WORKER_POLICY = "policy-from-worker"
 PATCH_KEY_VAULT_TENANT = "key-vault-tenant-check"
+# Workflows started before this patch accepted a key URL without a version (DiskRP requires one).
+PATCH_VERSIONED_KEY_URL = "versioned-key-url"
 # Signalled submissions kept in status; older ones are only counted.
 MAX_REJECTED_SUBMISSIONS = 20
 
@@ -104,6 +106,8 @@ class CmkOnboardingWorkflow:
         self._deadline_passed = False
         self._cleanup_problems: list[str] = []
         self._unsent_attributes: list[SearchAttributeUpdate[Any]] = []
+        # Decided once, here: the signal and update handlers may run before run() does.
+        self._require_key_version = workflow.patched(PATCH_VERSIONED_KEY_URL)
 
     # --- messages ---------------------------------------------------------------------------
 
@@ -158,6 +162,7 @@ class CmkOnboardingWorkflow:
             stage=Stage.COMPENSATING if self._deadline_passed else self._status.stage,
             busy_with_attempt=busy.number if busy else None,
             policy=self._request.policy if self._request else DEFAULT_POLICY,
+            require_key_version=self._require_key_version,
         )
 
     def _accept(self, submission: CustomerSetupComplete) -> Attempt:
@@ -180,10 +185,13 @@ class CmkOnboardingWorkflow:
                 raise RequestInvalid(
                     [("request", f"must be one JSON object, not {1 + len(more)} arguments")]
                 )
-            parsed = parse_request(request)
+            versioned = self._require_key_version
+            parsed = parse_request(request, require_key_version=versioned)
             if workflow.patched(PATCH_WORKER_POLICY):
                 # The worker's policy is the limit; the request may only narrow it.
-                parsed = apply_worker_policy(parsed, await guards.load_policy())
+                parsed = apply_worker_policy(
+                    parsed, await guards.load_policy(), require_key_version=versioned
+                )
             self._request = parsed
         except RequestInvalid as invalid:
             self._status.last_failure = str(invalid)

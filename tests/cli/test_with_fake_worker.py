@@ -27,7 +27,7 @@ from tests.cli.starter_process import CliRun, run_starter
 from workflows import WORKFLOWS
 from workflows.task_queues import azure_writes_task_queue
 
-KEY_URL = "https://contosokv.vault.azure.net/keys/disk-key"
+KEY_URL = "https://contosokv.vault.azure.net/keys/disk-key/0123456789abcdef0123456789abcdef"
 
 
 @dataclass

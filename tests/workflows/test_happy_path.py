@@ -98,6 +98,7 @@ async def test_feature_registration_timeout_fails_clearly(env: WorkflowEnvironme
         ({"region": "westeurope"}, "region"),
         ({"disk_sku": "UltraSSD_LRS"}, "disk_sku"),
         ({"key_url": "http://contoso-kv.vault.azure.net/keys/cmk"}, "key_url"),
+        ({"key_url": "https://contoso-kv.vault.azure.net/keys/cmk"}, "key_url"),
         ({"des_name": "bad name!"}, "des_name"),
         ({"surprise": 1}, "surprise"),
     ],

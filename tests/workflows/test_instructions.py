@@ -7,7 +7,14 @@ from datetime import UTC, datetime
 import pytest
 
 from harness.fake_onboarding import CUSTOMER_TENANT, KEY_URL, make_request
-from models import DEFAULT_POLICY, CustomerSetupComplete, OnboardingStatus, Stage, parse_request
+from models import (
+    DEFAULT_POLICY,
+    CustomerSetupComplete,
+    OnboardingStatus,
+    Stage,
+    key_url_problem,
+    parse_request,
+)
 from workflows.instructions import build_instructions, current_details
 from workflows.submissions import SubmissionRejected, parse_submission
 
@@ -33,7 +40,12 @@ def test_instructions_carry_the_exact_commands() -> None:
         f'az role assignment create --role "Key Vault Crypto Service Encryption User" '
         f"--assignee {APP_ID} --scope "
     )
+    assert instructions.commands[5] == (
+        "az keyvault key show --vault-name <vault-name> --name <key-name> --query key.kid -o tsv"
+    )
     markdown = instructions.markdown
+    assert "[/<version>]" not in markdown
+    assert "https://<vault-name>.vault.azure.net/keys/<key-name>/<version>" in markdown
     assert instructions.consent_url in markdown
     assert "starter.py complete --workflow-id wf-1" in markdown
     assert "temporal workflow signal --workflow-id wf-1 --name customer_setup_complete" in markdown
@@ -98,3 +110,42 @@ def test_submission_rejections_say_why(
     with pytest.raises(SubmissionRejected, match=None) as rejected:
         _parse(body, stage, busy)
     assert reason in str(rejected.value)
+
+
+def test_managed_hsm_key_gets_the_hsm_role_and_commands() -> None:
+    """A Managed HSM key URL switches the instructions to the HSM's local role on the key."""
+    hsm_key = "https://contoso-hsm.managedhsm.azure.net/keys/cmk/" + "a" * 32
+    instructions = build_instructions(parse_request(make_request(key_url=hsm_key)), "wf", APP_ID)
+    assert (
+        'az keyvault role assignment create --hsm-name <hsm-name> --role "Managed HSM Crypto '
+        f'Service Encryption User" --assignee {APP_ID} --scope /keys/<key-name>'
+    ) in instructions.commands
+    assert "33413926-3206-4cdd-b39a-83574fe37a17" in instructions.markdown
+    assert "Key Vault Crypto Service Encryption User" not in instructions.markdown
+    assert "https://<hsm-name>.managedhsm.azure.net/keys/<key-name>/<version>" in (
+        instructions.markdown
+    )
+
+
+@pytest.mark.parametrize(
+    ("url", "command"),
+    [
+        (
+            "https://contoso-kv.vault.azure.net/keys/cmk",
+            "`az keyvault key show --vault-name contoso-kv --name cmk --query key.kid -o tsv`",
+        ),
+        (
+            "https://contoso-hsm.managedhsm.azure.net/keys/disk-key/",
+            "`az keyvault key show --hsm-name contoso-hsm --name disk-key --query key.kid -o tsv`",
+        ),
+    ],
+)
+def test_versionless_key_url_is_refused_with_the_command_that_prints_it(
+    url: str, command: str
+) -> None:
+    """DiskRP requires the version segment: the problem names the exact `az` fix."""
+    problem = key_url_problem(url)
+    assert problem is not None and problem.startswith("has no key version")
+    assert problem.endswith(command)
+    assert key_url_problem(url, require_version=False) is None
+    assert key_url_problem(url.rstrip("/") + "/" + "0" * 32) is None
