@@ -60,6 +60,7 @@ from models.status import (
     CustomerNotification,
     OnboardingResult,
     OnboardingStatus,
+    OperatorAttention,
     RejectedSubmission,
     ResourceIds,
 )
@@ -95,6 +96,7 @@ __all__ = [
     "OnboardingRequest",
     "OnboardingResult",
     "OnboardingStatus",
+    "OperatorAttention",
     "Policy",
     "ProviderRef",
     "QUERY_STATUS",

@@ -5,5 +5,8 @@ from temporalio.common import SearchAttributeKey
 STAGE = SearchAttributeKey.for_keyword("CmkStage")
 CUSTOMER_TENANT_ID = SearchAttributeKey.for_keyword("CmkCustomerTenantId")
 CUSTOMER_NAME = SearchAttributeKey.for_keyword("CmkCustomerName")
+# The error code the ISV operator must look at (OnboardingStatus.operator_attention); unset when
+# nothing waits for the operator. `CmkNeedsOperator IS NOT NULL` lists them.
+NEEDS_OPERATOR = SearchAttributeKey.for_keyword("CmkNeedsOperator")
 
-ALL = (STAGE, CUSTOMER_TENANT_ID, CUSTOMER_NAME)
+ALL = (STAGE, CUSTOMER_TENANT_ID, CUSTOMER_NAME, NEEDS_OPERATOR)

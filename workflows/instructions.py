@@ -163,6 +163,11 @@ def current_details(status: OnboardingStatus) -> str:
         lines.append(f"**Attempts:** {len(status.attempts)}")
     if status.last_failure:
         lines.append(f"**Last failure:** {escape_markdown(status.last_failure)}")
+    if (attention := status.operator_attention) is not None:
+        lines.append(
+            f"**Needs the ISV operator:** {escape_markdown(attention.code)} since "
+            f"{attention.at.isoformat()}: {escape_markdown(attention.message)}"
+        )
     if status.stage == Stage.AWAITING_CUSTOMER and status.instructions is not None:
         lines.append("")
         lines.append(status.instructions.markdown)
