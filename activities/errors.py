@@ -173,8 +173,8 @@ _RULES_BY_CODE = {rule.code.lower(): rule for rule in _RULES}
 _HSM_ACCESS_FIX = (
     "Assign the Managed HSM local role 'Managed HSM Crypto Service Encryption User' "
     "(33413926-3206-4cdd-b39a-83574fe37a17) to the ISV application's service principal on the "
-    "key: `az keyvault role assignment create --hsm-name <hsm> --role \"Managed HSM Crypto "
-    "Service Encryption User\" --assignee <appId> --scope /keys/<key>`, then submit the key URL "
+    'key: `az keyvault role assignment create --hsm-name <hsm> --role "Managed HSM Crypto '
+    'Service Encryption User" --assignee <appId> --scope /keys/<key>`, then submit the key URL '
     "again."
 )
 _MANAGED_HSM_HOST = re.compile(r"(?i)\.managedhsm\.azure\.net")

@@ -39,6 +39,8 @@ def render_status(status: OnboardingStatus, console: Console) -> None:
     summary.add_row("Waiting for", status.waiting_for)
     summary.add_row("Customer deadline", _when(status.deadline))
     summary.add_row("Reminders sent", str(status.reminders_sent))
+    if status.feature_state:
+        summary.add_row("Preview feature", status.feature_state)
     if status.instructions:
         summary.add_row("Consent URL", status.instructions.consent_url)
     if status.last_failure:

@@ -42,6 +42,7 @@ from models.contract import (
 from models.request import (
     DEFAULT_POLICY,
     NIL_GUID,
+    POLICY_PRESETS,
     CustomerSetupComplete,
     OnboardingRequest,
     Policy,
@@ -75,6 +76,7 @@ __all__ = [
     "CustomerSetupComplete",
     "CustomerSetupIssue",
     "DEFAULT_POLICY",
+    "POLICY_PRESETS",
     "EncryptionSetRef",
     "EncryptionSetSpec",
     "ErrorType",

@@ -38,20 +38,51 @@ _VERSIONLESS_KEY_PATH = re.compile(r"^/keys/(?P<name>[A-Za-z0-9-]{1,127})/?$")
 _VAULT_LABEL = re.compile(r"^[A-Za-z][A-Za-z0-9-]{1,22}[A-Za-z0-9]$")
 
 
+# Zone-redundant disks exist only in regions with availability zones. Learn, "Deploy a managed
+# disk that uses zone-redundant storage" ("available in all regions that support availability
+# zones"); the list is Learn's "Azure regions that support zone-redundant storage (ZRS)" (public
+# cloud), as in emulator/disk_policy.py. A snapshot: extend it in CMK_POLICY_FILE (zrs_regions).
+ZRS_REGIONS = (
+    "australiaeast", "brazilsouth", "canadacentral", "centralindia", "centralus", "eastasia",
+    "eastus", "eastus2", "francecentral", "germanywestcentral", "israelcentral", "italynorth",
+    "japaneast", "koreacentral", "mexicocentral", "northeurope", "norwayeast", "polandcentral",
+    "qatarcentral", "southafricanorth", "southcentralus", "southeastasia", "spaincentral",
+    "swedencentral", "switzerlandnorth", "uaenorth", "uksouth", "westeurope", "westus2",
+    "westus3",
+)  # fmt: skip
+# The seed document's 2022 preview list (DESIGN.md section 1).
+PREVIEW_2022_REGIONS = (
+    "centralus",
+    "northcentralus",
+    "westus",
+    "westcentralus",
+    "eastus",
+    "eastus2",
+    "northeurope",
+)
+# Learn, "Encrypt managed disks with cross-tenant customer-managed keys"
+# (https://learn.microsoft.com/azure/virtual-machines/disks-cross-tenant-customer-managed-keys),
+# "Limitations": no region list, only "isn't available in Microsoft Azure operated by 21Vianet or
+# Government clouds". So: the public-cloud regions (a snapshot; no usgov*, china*, *euap).
+PUBLIC_REGIONS = (
+    *ZRS_REGIONS,
+    "australiacentral", "australiacentral2", "australiasoutheast", "brazilsoutheast",
+    "canadaeast", "francesouth", "germanynorth", "japanwest", "jioindiacentral", "jioindiawest",
+    "koreasouth", "newzealandnorth", "northcentralus", "norwaywest", "southafricawest",
+    "southindia", "switzerlandwest", "uaecentral", "ukwest", "westcentralus", "westindia",
+    "westus",
+)  # fmt: skip
+
+
 class Policy(BaseModel):
-    """Limits from the cross-tenant CMK documentation, as data so operators can change them."""
+    """Limits from the cross-tenant CMK documentation, as data so operators can change them.
+
+    The defaults are the `preview-2022` preset (POLICY_PRESETS).
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    supported_regions: tuple[str, ...] = (
-        "centralus",
-        "northcentralus",
-        "westus",
-        "westcentralus",
-        "eastus",
-        "eastus2",
-        "northeurope",
-    )
+    supported_regions: tuple[str, ...] = PREVIEW_2022_REGIONS
     known_disk_skus: tuple[str, ...] = (
         "Standard_LRS",
         "StandardSSD_LRS",
@@ -69,9 +100,22 @@ class Policy(BaseModel):
     key_host_suffixes: tuple[str, ...] = (".vault.azure.net", ".managedhsm.azure.net")
     register_preview_feature: StrictBool = True
     identity_mode: Literal["shared", "isolated"] = "shared"
+    zrs_regions: tuple[str, ...] = ZRS_REGIONS
 
 
 DEFAULT_POLICY = Policy()
+
+# Selectable in the worker's policy file (`preset = "current-docs"`); its other keys override.
+POLICY_PRESETS: dict[str, Policy] = {
+    # The seed document's preview (2022): 7 regions, no Ultra / Premium SSD v2, and the
+    # EncryptionAtRestWithCrossTenantKey feature registration.
+    "preview-2022": DEFAULT_POLICY,
+    # Learn's current page (URL above PUBLIC_REGIONS): same-region rule (checked by Azure), no
+    # Ultra Disks or Premium SSD v2, any public-cloud region, and no feature registration step.
+    # The Ultra Disks page calls cross-tenant CMK for Ultra "(Preview)"; the cross-tenant page
+    # still excludes it, so it stays excluded here (allow it with unsupported_disk_skus).
+    "current-docs": Policy(supported_regions=PUBLIC_REGIONS, register_preview_feature=False),
+}
 
 
 def normalize_region(region: str) -> str:
@@ -228,7 +272,7 @@ class OnboardingRequest(Strict):
             raise ValueError("must be an Azure location such as 'eastus' or 'North Europe'")
         return normalized
 
-    def policy_problems(self, *, require_key_version: bool = True) -> list[tuple[str, str]]:
+    def policy_problems(self, *, fidelity_checks: bool = True) -> list[tuple[str, str]]:
         """Field errors that depend on the policy rather than on a field alone."""
         problems: list[tuple[str, str]] = []
         policy = self.policy
@@ -264,6 +308,19 @@ class OnboardingRequest(Strict):
                     "use Premium_LRS, StandardSSD_LRS or Standard_LRS",
                 )
             )
+        if (
+            fidelity_checks
+            and self.disk_sku.endswith("_ZRS")
+            and self.region not in policy.zrs_regions
+        ):
+            problems.append(
+                (
+                    "disk_sku",
+                    f"'{self.disk_sku}' is zone-redundant, and region '{self.region}' has no "
+                    "availability zones for managed disks; use "
+                    f"{self.disk_sku.removesuffix('_ZRS')}_LRS, or a region with zones",
+                )
+            )
         if self.encryption_type not in policy.encryption_types:
             problems.append(
                 (
@@ -273,9 +330,7 @@ class OnboardingRequest(Strict):
                 )
             )
         if self.key_url is not None and (
-            problem := key_url_problem(
-                self.key_url, policy, require_version=require_key_version
-            )
+            problem := key_url_problem(self.key_url, policy, require_version=fidelity_checks)
         ):
             problems.append(("key_url", problem))
         if self.reminder_interval > self.customer_deadline:
@@ -296,7 +351,7 @@ class RequestInvalid(ValueError):
         )
 
 
-def parse_request(raw: Any, *, require_key_version: bool = True) -> OnboardingRequest:
+def parse_request(raw: Any, *, fidelity_checks: bool = True) -> OnboardingRequest:
     """Parse and fully validate a request from JSON-like data, or raise RequestInvalid."""
     if isinstance(raw, OnboardingRequest):
         raw = raw.model_dump(mode="json")
@@ -311,13 +366,19 @@ def parse_request(raw: Any, *, require_key_version: bool = True) -> OnboardingRe
                 for e in error.errors()
             ]
         ) from None
-    if problems := request.policy_problems(require_key_version=require_key_version):
+    if problems := request.policy_problems(fidelity_checks=fidelity_checks):
         raise RequestInvalid(problems)
     return request
 
 
 # Policy fields a request may only narrow to a subset of the worker's (config/policy.py).
-_SUBSET_FIELDS = ("supported_regions", "known_disk_skus", "encryption_types", "key_host_suffixes")
+_SUBSET_FIELDS = (
+    "supported_regions",
+    "known_disk_skus",
+    "encryption_types",
+    "key_host_suffixes",
+    "zrs_regions",
+)
 _POLICY_FIX = "or ask the ISV operator to allow it in the worker's policy (CMK_POLICY_FILE)"
 
 
@@ -368,11 +429,11 @@ def narrow_policy(requested: Policy, allowed: Policy) -> Policy:
 
 
 def apply_worker_policy(
-    request: OnboardingRequest, allowed: Policy, *, require_key_version: bool = True
+    request: OnboardingRequest, allowed: Policy, *, fidelity_checks: bool = True
 ) -> OnboardingRequest:
     """`request` under the worker's policy, re-validated against it, or raise RequestInvalid."""
     narrowed = request.model_copy(update={"policy": narrow_policy(request.policy, allowed)})
-    if problems := narrowed.policy_problems(require_key_version=require_key_version):
+    if problems := narrowed.policy_problems(fidelity_checks=fidelity_checks):
         raise RequestInvalid(problems)
     return narrowed
 

@@ -91,6 +91,8 @@ class OnboardingStatus(BaseModel):
     # are only counted here.
     rejected_submissions: list[RejectedSubmission] = []
     rejected_submissions_dropped: int = 0
+    # Registered, NotRequired (the subscription has no such feature), or Skipped (policy).
+    feature_state: str | None = None
     # Set while an attempt ended in something only the ISV operator can judge; cleared on success.
     operator_attention: OperatorAttention | None = None
 

@@ -63,8 +63,9 @@ PATCH_ONE_FEATURE_ACTIVITY = "one-feature-registration-activity"
 # Workflows started before these patches trusted the request's policy and any vault's tenant.
 PATCH_WORKER_POLICY = "policy-from-worker"
 PATCH_KEY_VAULT_TENANT = "key-vault-tenant-check"
-# Workflows started before this patch accepted a key URL without a version (DiskRP requires one).
-PATCH_VERSIONED_KEY_URL = "versioned-key-url"
+# Workflows started before this patch accepted a key URL without a version (DiskRP requires one)
+# and a zone-redundant disk SKU in a region without availability zones.
+PATCH_FIDELITY_CHECKS = "azure-fidelity-checks"
 # Workflows started before this patch failed on an unrecognized Azure rejection or a federated
 # credential that never matched; now the attempt goes back to waiting and the operator is flagged.
 PATCH_OPERATOR_ATTENTION = "operator-attention"
@@ -111,7 +112,7 @@ class CmkOnboardingWorkflow:
         self._cleanup_problems: list[str] = []
         self._unsent_attributes: list[SearchAttributeUpdate[Any]] = []
         # Decided once, here: the signal and update handlers may run before run() does.
-        self._require_key_version = workflow.patched(PATCH_VERSIONED_KEY_URL)
+        self._fidelity_checks = workflow.patched(PATCH_FIDELITY_CHECKS)
 
     # --- messages ---------------------------------------------------------------------------
 
@@ -166,7 +167,7 @@ class CmkOnboardingWorkflow:
             stage=Stage.COMPENSATING if self._deadline_passed else self._status.stage,
             busy_with_attempt=busy.number if busy else None,
             policy=self._request.policy if self._request else DEFAULT_POLICY,
-            require_key_version=self._require_key_version,
+            require_key_version=self._fidelity_checks,
         )
 
     def _accept(self, submission: CustomerSetupComplete) -> Attempt:
@@ -189,12 +190,12 @@ class CmkOnboardingWorkflow:
                 raise RequestInvalid(
                     [("request", f"must be one JSON object, not {1 + len(more)} arguments")]
                 )
-            versioned = self._require_key_version
-            parsed = parse_request(request, require_key_version=versioned)
+            checks = self._fidelity_checks
+            parsed = parse_request(request, fidelity_checks=checks)
             if workflow.patched(PATCH_WORKER_POLICY):
                 # The worker's policy is the limit; the request may only narrow it.
                 parsed = apply_worker_policy(
-                    parsed, await guards.load_policy(), require_key_version=versioned
+                    parsed, await guards.load_policy(), fidelity_checks=checks
                 )
             self._request = parsed
         except RequestInvalid as invalid:
@@ -224,6 +225,7 @@ class CmkOnboardingWorkflow:
 
     async def _onboard(self, request: OnboardingRequest) -> OnboardingResult:
         feature_state, provider_registration = await self._register_feature(request)
+        self._status.feature_state = feature_state
         self._checkpoint()
         # The provider re-registration only has to finish before the encryption set is created.
         (app, identity, fic), _ = await _gather(
@@ -461,9 +463,7 @@ class CmkOnboardingWorkflow:
             request_id=issue.request_id,
         )
         self._status.last_failure = f"attempt {attempt.number}: {issue.code}: {issue.message}"
-        workflow.logger.warning(
-            "Attempt %d needs the ISV operator: %s", attempt.number, issue.code
-        )
+        workflow.logger.warning("Attempt %d needs the ISV operator: %s", attempt.number, issue.code)
         if self._customer_attempts() >= request.max_customer_attempts:
             raise failures.attempts_exhausted(request, self._status.attempts)
         self._unsent_attributes.append(search_attributes.NEEDS_OPERATOR.value_set(issue.code))

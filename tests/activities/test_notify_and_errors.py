@@ -217,8 +217,7 @@ def test_expired_key_is_the_customers_to_fix() -> None:
 def test_deleted_identity_is_an_isv_side_rejection() -> None:
     """UserAssignedIdentityNotFound is the ISV's: a non-retryable rejection, not the customer's."""
     error = classify(
-        _arm_error(200, "UserAssignedIdentityNotFound", "The user-assigned identity was not found."),
-        "op",
+        _arm_error(200, "UserAssignedIdentityNotFound", "The identity was not found."), "op"
     )
     assert error is not None and error.type == ErrorType.AZURE_REQUEST_REJECTED
     assert error.non_retryable and error.details[0]["code"] == "UserAssignedIdentityNotFound"

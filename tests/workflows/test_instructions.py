@@ -149,3 +149,34 @@ def test_versionless_key_url_is_refused_with_the_command_that_prints_it(
     assert problem.endswith(command)
     assert key_url_problem(url, require_version=False) is None
     assert key_url_problem(url.rstrip("/") + "/" + "0" * 32) is None
+
+
+@pytest.mark.parametrize(
+    ("region", "sku", "refused"),
+    [
+        ("westcentralus", "Premium_ZRS", True),
+        ("northcentralus", "StandardSSD_ZRS", True),
+        ("eastus", "Premium_ZRS", False),
+        ("westcentralus", "Premium_LRS", False),
+    ],
+)
+def test_zone_redundant_disks_only_in_regions_with_zones(
+    region: str, sku: str, refused: bool
+) -> None:
+    """A ZRS SKU in a region without availability zones is refused up front, naming the fix."""
+    from models import RequestInvalid
+
+    raw = make_request(region=region, disk_sku=sku)
+    if not refused:
+        assert parse_request(raw).disk_sku == sku
+        return
+    with pytest.raises(RequestInvalid) as invalid:
+        parse_request(raw)
+    assert invalid.value.problems == [
+        (
+            "disk_sku",
+            f"'{sku}' is zone-redundant, and region '{region}' has no availability zones for "
+            f"managed disks; use {sku.removesuffix('_ZRS')}_LRS, or a region with zones",
+        )
+    ]
+    assert parse_request(raw, fidelity_checks=False).disk_sku == sku

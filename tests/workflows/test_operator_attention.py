@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from temporalio.client import WorkflowFailureError
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
@@ -100,7 +101,7 @@ async def test_unrecognized_rejections_still_count_against_the_attempts(
     fake = FakeAzure()
     fake.errors[A.CREATE_ENCRYPTION_SET].append(unrecognized())
     async with running(env, fake, key_url=KEY_URL, max_customer_attempts=1) as onboarding:
-        with pytest.raises(Exception) as failure:
+        with pytest.raises(WorkflowFailureError) as failure:
             await onboarding.handle.result()
     assert getattr(failure.value.cause, "type", None) == ErrorType.CUSTOMER_ATTEMPTS_EXHAUSTED
 
