@@ -156,7 +156,8 @@ async def test_customer_error_is_shown_with_its_fix(fake_stack: FakeStack) -> No
         if status["attempts"][0]["outcome"] == "customer_error":
             break
         await asyncio.sleep(0.1)
-    shown = await fake_stack.cli("status", "-w", workflow_id)
+    # Wide enough that the fix is not folded next to the (versioned, long) key URL.
+    shown = await run_starter("status", "-w", workflow_id, env={**fake_stack.env, "COLUMNS": "300"})
     assert "KeyVaultAccessForbidden" in shown.stdout
     assert "Key Vault Crypto Service Encryption User" in shown.stdout
 
