@@ -58,12 +58,10 @@ from models import CustomerSetupIssue, ErrorType
 DEFAULT_THROTTLE_DELAY = timedelta(seconds=10)
 MAX_MESSAGE = 600
 
-# Error types this module adds. ErrorType lives in models.py (not owned here): these two are to
-# move there; the values are what workflows match on.
 # Azure refused with a code we do not know: not transient, not a known customer or ISV fix. The
 # workflow sends it back to the customer and flags the operator; details carry Azure's raw
 # (redacted) code, message and request id.
-UNRECOGNIZED_REJECTION = "UnrecognizedAzureRejection"
+UNRECOGNIZED_REJECTION = ErrorType.UNRECOGNIZED_REJECTION
 # AADSTS70021 right after the FIC was written: Entra has not replicated it yet. Learn
 # (workload-identity-federation-considerations, "Time for federated credential changes to
 # propagate") says a token request "several minutes after configuring" may still fail and
@@ -71,7 +69,7 @@ UNRECOGNIZED_REJECTION = "UnrecognizedAzureRejection"
 # FIC_PROPAGATION_DELAY apart (about 8 minutes), then it is an ISV-side rejection. It must stay
 # below the DES activity's retry policy (workflows/options.py LONG_RUNNING_RETRY, 10 attempts), or
 # the policy ends the retries first with this retryable type instead of the clear rejection.
-FIC_PROPAGATING = "FederatedCredentialPropagating"
+FIC_PROPAGATING = ErrorType.FIC_PROPAGATING
 FIC_PROPAGATION_ATTEMPTS = 8
 FIC_PROPAGATION_DELAY = timedelta(seconds=60)
 
@@ -132,6 +130,11 @@ _RULES = (
         "--enabled true`.",
     ),
     TrustChainRule(
+        "KeyExpired",
+        "customer",
+        "Set a later expiry on the key or create a new key version, then send the key URL again.",
+    ),
+    TrustChainRule(
         "KeyTypeNotSupported",
         "customer",
         "Use an RSA or RSA-HSM key: `az keyvault key create --vault-name <vault> --name <key> "
@@ -157,6 +160,12 @@ _RULES = (
         "identity step.",
     ),
     TrustChainRule(
+        "UserAssignedIdentityNotFound",
+        "isv",
+        "The user-assigned managed identity named by the disk encryption set no longer exists in "
+        "the ISV subscription; start the onboarding again so the identity step recreates it.",
+    ),
+    TrustChainRule(
         "InvalidFederatedClientId",
         "isv",
         "federatedClientId must be the appId of a multi-tenant (AzureADMultipleOrgs) application "
@@ -164,6 +173,15 @@ _RULES = (
     ),
 )
 _RULES_BY_CODE = {rule.code.lower(): rule for rule in _RULES}
+# A Managed HSM key needs the HSM's local RBAC role, assigned with the HSM's own command.
+_HSM_ACCESS_FIX = (
+    "Assign the Managed HSM local role 'Managed HSM Crypto Service Encryption User' "
+    "(33413926-3206-4cdd-b39a-83574fe37a17) to the ISV application's service principal on the "
+    'key: `az keyvault role assignment create --hsm-name <hsm> --role "Managed HSM Crypto '
+    'Service Encryption User" --assignee <appId> --scope /keys/<key>`, then submit the key URL '
+    "again."
+)
+_MANAGED_HSM_HOST = re.compile(r"(?i)\.managedhsm\.azure\.net")
 
 # Entra codes embedded in a DiskRP message name the broken link more precisely than the wrapping
 # ARM code (KeyVaultAccessForbidden), so they are read first. 7000229 is "missing service
@@ -180,6 +198,7 @@ _MESSAGE_PATTERNS = (
     (re.compile(r"(?i)soft.?delete"), "KeyVaultSoftDeleteNotEnabled"),
     (re.compile(r"(?i)federated client id can only be set"), "InvalidFederatedClientId"),
     (re.compile(r"(?i)key .*is disabled"), "KeyDisabled"),
+    (re.compile(r"(?i)key .*(?:has|is) expired"), "KeyExpired"),
     (re.compile(r"(?i)key type .*not supported"), "KeyTypeNotSupported"),
     (re.compile(r"(?i)key size .*not supported"), "KeySizeNotSupported"),
     (re.compile(r"(?i)must be in the same region"), "KeyVaultRegionMismatch"),
@@ -307,7 +326,14 @@ def customer_issue_for(code: str, message: str) -> CustomerSetupIssue | None:
     rule = _rule_for(failure)
     if rule is None or rule.side != "customer":
         return None
-    return CustomerSetupIssue(code=rule.code, message=failure.message, fix=rule.fix)
+    return CustomerSetupIssue(code=rule.code, message=failure.message, fix=_fix(rule, failure))
+
+
+def _fix(rule: TrustChainRule, failure: AzureFailure) -> str:
+    """The rule's fix; access to a Managed HSM key is granted with the HSM's own role."""
+    if rule.code == "KeyVaultAccessForbidden" and _MANAGED_HSM_HOST.search(failure.message):
+        return _HSM_ACCESS_FIX
+    return rule.fix
 
 
 def customer_setup_error(issue: CustomerSetupIssue) -> ApplicationError:
@@ -423,7 +449,7 @@ def _from_failure(failure: AzureFailure, operation: str) -> ApplicationError:
         return _fic_propagating(failure, operation, rule)
     if rule is not None and rule.side == "customer":
         return customer_setup_error(
-            CustomerSetupIssue(code=rule.code, message=failure.message, fix=rule.fix)
+            CustomerSetupIssue(code=rule.code, message=failure.message, fix=_fix(rule, failure))
         )
     if rule is not None:
         return ApplicationError(

@@ -12,6 +12,10 @@ from activities.errors import azure_errors
 from models import ActivityName, ErrorType, FeatureRef, FeatureState, ProviderRef
 
 REGISTERED = "Registered"
+# The feature read answered 404: the subscription has no such flag to register (the GA
+# documentation dropped the registration step), so the onboarding needs none.
+NOT_REQUIRED = "NotRequired"
+DONE = frozenset({REGISTERED, NOT_REQUIRED})
 # States in which a register POST is needed; Registering and Pending only need waiting.
 NEEDS_REGISTRATION = frozenset({"NotRegistered", "Unregistered", "Unregistering"})
 
@@ -28,10 +32,14 @@ class FeatureActivities:
         self._resources = resources
 
     async def _state(self, ref: FeatureRef) -> str:
-        with azure_errors(f"read feature {ref.namespace}/{ref.feature_name}"):
+        with azure_errors(
+            f"read feature {ref.namespace}/{ref.feature_name}", missing_ok=True
+        ) as outcome:
             result = await self._features(ref.subscription_id).features.get(
                 ref.namespace, ref.feature_name
             )
+        if outcome.missing:
+            return NOT_REQUIRED
         return str(result.properties.state if result.properties else "NotRegistered")
 
     @activity.defn(name=ActivityName.GET_FEATURE)
@@ -42,7 +50,7 @@ class FeatureActivities:
     async def register_feature(self, ref: FeatureRef) -> FeatureState:
         """Register unless already Registered: the POST is a write against the ARM budget."""
         state = await self._state(ref)
-        if state == REGISTERED:
+        if state in DONE:
             return FeatureState(state=state)
         with azure_errors(f"register feature {ref.namespace}/{ref.feature_name}"):
             result = await self._features(ref.subscription_id).features.register(
@@ -54,7 +62,7 @@ class FeatureActivities:
     async def wait_feature_registered(self, ref: FeatureRef) -> FeatureState:
         """One read; until Registered a benign NOT_READY lets the retry policy poll quietly."""
         state = await self._state(ref)
-        if state != REGISTERED:
+        if state not in DONE:
             raise ApplicationError(
                 f"feature {ref.namespace}/{ref.feature_name} is {state}, not yet {REGISTERED}",
                 type=ErrorType.NOT_READY,
@@ -72,7 +80,7 @@ class FeatureActivities:
         feature Registered, so it always ends with the provider re-registration.
         """
         state = await self._state(ref)
-        if state == REGISTERED and activity.info().attempt == 1:
+        if state == NOT_REQUIRED or (state == REGISTERED and activity.info().attempt == 1):
             return FeatureState(state=state)
         if state in NEEDS_REGISTRATION:
             with azure_errors(f"register feature {ref.namespace}/{ref.feature_name}"):

@@ -204,7 +204,9 @@ def start(
 def complete(
     ctx: typer.Context,
     workflow_id: WorkflowIdOption,
-    key_url: Annotated[str, typer.Option(help="https://<vault>.vault.azure.net/keys/<name>[/<v>]")],
+    key_url: Annotated[
+        str, typer.Option(help="https://<vault>.vault.azure.net/keys/<name>/<version>")
+    ],
     customer_tenant_id: Annotated[
         str | None, typer.Option(help="Tenant the key lives in; checked against the workflow's.")
     ] = None,

@@ -39,10 +39,26 @@ def render_status(status: OnboardingStatus, console: Console) -> None:
     summary.add_row("Waiting for", status.waiting_for)
     summary.add_row("Customer deadline", _when(status.deadline))
     summary.add_row("Reminders sent", str(status.reminders_sent))
+    if status.feature_state:
+        summary.add_row("Preview feature", status.feature_state)
     if status.instructions:
         summary.add_row("Consent URL", status.instructions.consent_url)
     if status.last_failure:
         summary.add_row("Last failure", f"[red]{escape(status.last_failure)}[/]")
+    if attention := status.operator_attention:
+        where = ", ".join(
+            part
+            for part in (
+                attention.operation,
+                f"request id {attention.request_id}" if attention.request_id else None,
+            )
+            if part
+        )
+        summary.add_row(
+            "Needs the ISV operator",
+            f"[bold red]{escape(attention.code)}[/] since {_when(attention.at)}: "
+            + escape(attention.message + (f" ({where})" if where else "")),
+        )
     parts: list[Table] = [summary]
     if status.stage_started_at:
         stages = Table(title="Stages", title_justify="left", show_edge=False)

@@ -168,8 +168,8 @@ class FakeAzure:
         attempt = activity.info().attempt
         if attempt == 1:
             await self._enter(ActivityName.ENSURE_FEATURE_REGISTERED, ref)
-            if self.feature_state == "Registered":
-                return FeatureState(state="Registered")
+            if self.feature_state in ("Registered", "NotRequired"):
+                return FeatureState(state=self.feature_state)
         if self.polls_until_registered < 0 or attempt <= self.polls_until_registered:
             raise ApplicationError(
                 "feature is Registering",

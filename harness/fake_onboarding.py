@@ -28,8 +28,8 @@ from workflows.task_queues import azure_writes_task_queue
 CUSTOMER_TENANT = "11111111-2222-3333-4444-555555555555"
 ISV_TENANT = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"
 SUBSCRIPTION = "99999999-8888-7777-6666-555555555555"
-KEY_URL = "https://contoso-kv.vault.azure.net/keys/cmk"
-FIXED_KEY_URL = "https://contoso-kv.vault.azure.net/keys/cmk2"
+KEY_URL = "https://contoso-kv.vault.azure.net/keys/cmk/0123456789abcdef0123456789abcdef"
+FIXED_KEY_URL = "https://contoso-kv.vault.azure.net/keys/cmk2/fedcba9876543210fedcba9876543210"
 
 # The replay test's recorded histories, written by Onboarding.record_history.
 HISTORIES = Path(__file__).resolve().parents[1] / "tests" / "workflows" / "histories"

@@ -17,6 +17,9 @@ FEATURE_NAMESPACE = "Microsoft.Compute"
 FEATURE_NAME = "EncryptionAtRestWithCrossTenantKey"
 FIC_AUDIENCE = "api://AzureADTokenExchange"
 KEY_VAULT_CRYPTO_SERVICE_ENCRYPTION_USER = "e147488a-f6f5-4113-8e2d-b22465e65bf6"
+# Managed HSM keys use its local RBAC role instead (Learn, "Local RBAC built-in roles for
+# Managed HSM").
+MANAGED_HSM_CRYPTO_SERVICE_ENCRYPTION_USER = "33413926-3206-4cdd-b39a-83574fe37a17"
 # Tag on every per-onboarding resource: the workflow id that created it (or "shared").
 OWNER_TAG = "cmk-onboarding"
 
@@ -35,6 +38,12 @@ class ErrorType(StrEnum):
     VERIFICATION_FAILED = "VerificationFailed"
     RESOURCE_NOT_OWNED = "ResourceNotOwned"
     SUBMISSION_REJECTED = "SubmissionRejected"
+    # Azure refused with a code nobody mapped: back to the customer with Azure's words, and the
+    # ISV operator is flagged (OnboardingStatus.operator_attention).
+    UNRECOGNIZED_REJECTION = "UnrecognizedAzureRejection"
+    # AADSTS70021 right after the federated credential was written: retryable for a bounded window
+    # (activities/errors.py FIC_PROPAGATION_ATTEMPTS), then an ISV-side rejection.
+    FIC_PROPAGATING = "FederatedCredentialPropagating"
 
 
 class ActivityName(StrEnum):

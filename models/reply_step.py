@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from models.status import CustomerInstructions
 
-KEY_URL_FORMAT = "https://<vault-name>.vault.azure.net/keys/<key-name>[/<version>]"
+# DiskRP requires the version segment, also with rotation to the latest key version.
+KEY_URL_FORMAT = "https://<vault-name>.vault.azure.net/keys/<key-name>/<version>"
 # The markdown's last step; with_setup_page_link() replaces it from here on.
-REPLY_STEP = "3. Send back the key URL"
+REPLY_STEP = "3. Send back the full key URL"
 
 
 def with_setup_page_link(instructions: CustomerInstructions, url: str) -> CustomerInstructions:

@@ -32,24 +32,58 @@ _RESOURCE_GROUP = re.compile(r"^[-\w.()]{0,89}[-\w()]$", re.ASCII)
 # User-assigned identity names: 3-128, start with a letter or digit, then letters, digits, '-', '_'.
 _IDENTITY_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{2,127}$")
 _APP_UNIQUE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,119}$")
-_KEY_PATH = re.compile(r"^/keys/(?P<name>[A-Za-z0-9-]{1,127})(?:/(?P<version>[0-9a-fA-F]{32}))?/?$")
+# DiskRP spec, KeyForDiskEncryptionSet.keyUrl: "Version segment of the Url is required regardless
+# of rotationToLatestKeyVersionEnabled value".
+_KEY_PATH = re.compile(r"^/keys/(?P<name>[A-Za-z0-9-]{1,127})/(?P<version>[0-9a-fA-F]{32})/?$")
+_VERSIONLESS_KEY_PATH = re.compile(r"^/keys/(?P<name>[A-Za-z0-9-]{1,127})/?$")
 _VAULT_LABEL = re.compile(r"^[A-Za-z][A-Za-z0-9-]{1,22}[A-Za-z0-9]$")
 
 
+# Zone-redundant disks exist only in regions with availability zones. Learn, "Deploy a managed
+# disk that uses zone-redundant storage" ("available in all regions that support availability
+# zones"); the list is Learn's "Azure regions that support zone-redundant storage (ZRS)" (public
+# cloud), as in emulator/disk_policy.py. A snapshot: extend it in CMK_POLICY_FILE (zrs_regions).
+ZRS_REGIONS = (
+    "australiaeast", "brazilsouth", "canadacentral", "centralindia", "centralus", "eastasia",
+    "eastus", "eastus2", "francecentral", "germanywestcentral", "israelcentral", "italynorth",
+    "japaneast", "koreacentral", "mexicocentral", "northeurope", "norwayeast", "polandcentral",
+    "qatarcentral", "southafricanorth", "southcentralus", "southeastasia", "spaincentral",
+    "swedencentral", "switzerlandnorth", "uaenorth", "uksouth", "westeurope", "westus2",
+    "westus3",
+)  # fmt: skip
+# The seed document's 2022 preview list (DESIGN.md section 1).
+PREVIEW_2022_REGIONS = (
+    "centralus",
+    "northcentralus",
+    "westus",
+    "westcentralus",
+    "eastus",
+    "eastus2",
+    "northeurope",
+)
+# Learn, "Encrypt managed disks with cross-tenant customer-managed keys"
+# (https://learn.microsoft.com/azure/virtual-machines/disks-cross-tenant-customer-managed-keys),
+# "Limitations": no region list, only "isn't available in Microsoft Azure operated by 21Vianet or
+# Government clouds". So: the public-cloud regions (a snapshot; no usgov*, china*, *euap).
+PUBLIC_REGIONS = (
+    *ZRS_REGIONS,
+    "australiacentral", "australiacentral2", "australiasoutheast", "brazilsoutheast",
+    "canadaeast", "francesouth", "germanynorth", "japanwest", "jioindiacentral", "jioindiawest",
+    "koreasouth", "newzealandnorth", "northcentralus", "norwaywest", "southafricawest",
+    "southindia", "switzerlandwest", "uaecentral", "ukwest", "westcentralus", "westindia",
+    "westus",
+)  # fmt: skip
+
+
 class Policy(BaseModel):
-    """Limits from the cross-tenant CMK documentation, as data so operators can change them."""
+    """Limits from the cross-tenant CMK documentation, as data so operators can change them.
+
+    The defaults are the `preview-2022` preset (POLICY_PRESETS).
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    supported_regions: tuple[str, ...] = (
-        "centralus",
-        "northcentralus",
-        "westus",
-        "westcentralus",
-        "eastus",
-        "eastus2",
-        "northeurope",
-    )
+    supported_regions: tuple[str, ...] = PREVIEW_2022_REGIONS
     known_disk_skus: tuple[str, ...] = (
         "Standard_LRS",
         "StandardSSD_LRS",
@@ -67,9 +101,22 @@ class Policy(BaseModel):
     key_host_suffixes: tuple[str, ...] = (".vault.azure.net", ".managedhsm.azure.net")
     register_preview_feature: StrictBool = True
     identity_mode: Literal["shared", "isolated"] = "shared"
+    zrs_regions: tuple[str, ...] = ZRS_REGIONS
 
 
 DEFAULT_POLICY = Policy()
+
+# Selectable in the worker's policy file (`preset = "current-docs"`); its other keys override.
+POLICY_PRESETS: dict[str, Policy] = {
+    # The seed document's preview (2022): 7 regions, no Ultra / Premium SSD v2, and the
+    # EncryptionAtRestWithCrossTenantKey feature registration.
+    "preview-2022": DEFAULT_POLICY,
+    # Learn's current page (URL above PUBLIC_REGIONS): same-region rule (checked by Azure), no
+    # Ultra Disks or Premium SSD v2, any public-cloud region, and no feature registration step.
+    # The Ultra Disks page calls cross-tenant CMK for Ultra "(Preview)"; the cross-tenant page
+    # still excludes it, so it stays excluded here (allow it with unsupported_disk_skus).
+    "current-docs": Policy(supported_regions=PUBLIC_REGIONS, register_preview_feature=False),
+}
 
 
 def normalize_region(region: str) -> str:
@@ -77,9 +124,14 @@ def normalize_region(region: str) -> str:
     return region.replace(" ", "").lower()
 
 
-def key_url_problem(key_url: str, policy: Policy = DEFAULT_POLICY) -> str | None:
-    """Why `key_url` is not a usable Key Vault / Managed HSM key identifier, or None if it is."""
-    expected = "expected https://<vault>.vault.azure.net/keys/<name>[/<version>]"
+def key_url_problem(
+    key_url: str, policy: Policy = DEFAULT_POLICY, *, require_version: bool = True
+) -> str | None:
+    """Why `key_url` is not a usable Key Vault / Managed HSM key identifier, or None if it is.
+
+    `require_version=False` only for workflows started before versions were required (replay).
+    """
+    expected = "expected https://<vault>.vault.azure.net/keys/<name>/<version>"
     if len(key_url) > 512:
         return f"is longer than 512 characters; {expected}"
     # urlsplit silently drops surrounding spaces and embedded tabs/newlines; Azure would not.
@@ -103,8 +155,18 @@ def key_url_problem(key_url: str, policy: Policy = DEFAULT_POLICY) -> str | None
         return f"must not carry credentials or a port; {expected}"
     if parts.query or parts.fragment:
         return f"must not have a query string or fragment; {expected}"
+    if (versionless := _VERSIONLESS_KEY_PATH.fullmatch(parts.path)) and not require_version:
+        return None
+    if versionless:
+        vault, name = host.removesuffix(suffix), versionless["name"]
+        flag = "--hsm-name" if suffix == ".managedhsm.azure.net" else "--vault-name"
+        return (
+            "has no key version; Azure requires the full versioned key identifier (also with "
+            "automatic rotation to the latest version). Copy it from "
+            f"`az keyvault key show {flag} {vault} --name {name} --query key.kid -o tsv`"
+        )
     if not _KEY_PATH.fullmatch(parts.path) or ".." in parts.path or "//" in parts.path:
-        return f"path '{parts.path}' is not /keys/<name>[/<32-hex version>]; {expected}"
+        return f"path '{parts.path}' is not /keys/<name>/<32-hex version>; {expected}"
     return None
 
 
@@ -213,7 +275,7 @@ class OnboardingRequest(Strict):
             raise ValueError("must be an Azure location such as 'eastus' or 'North Europe'")
         return normalized
 
-    def policy_problems(self) -> list[tuple[str, str]]:
+    def policy_problems(self, *, fidelity_checks: bool = True) -> list[tuple[str, str]]:
         """Field errors that depend on the policy rather than on a field alone."""
         problems: list[tuple[str, str]] = []
         policy = self.policy
@@ -249,6 +311,19 @@ class OnboardingRequest(Strict):
                     "use Premium_LRS, StandardSSD_LRS or Standard_LRS",
                 )
             )
+        if (
+            fidelity_checks
+            and self.disk_sku.endswith("_ZRS")
+            and self.region not in policy.zrs_regions
+        ):
+            problems.append(
+                (
+                    "disk_sku",
+                    f"'{self.disk_sku}' is zone-redundant, and region '{self.region}' has no "
+                    "availability zones for managed disks; use "
+                    f"{self.disk_sku.removesuffix('_ZRS')}_LRS, or a region with zones",
+                )
+            )
         if self.encryption_type not in policy.encryption_types:
             problems.append(
                 (
@@ -257,7 +332,9 @@ class OnboardingRequest(Strict):
                     f"{', '.join(policy.encryption_types)}",
                 )
             )
-        if self.key_url is not None and (problem := key_url_problem(self.key_url, policy)):
+        if self.key_url is not None and (
+            problem := key_url_problem(self.key_url, policy, require_version=fidelity_checks)
+        ):
             problems.append(("key_url", problem))
         if self.reminder_interval > self.customer_deadline:
             problems.append(
@@ -277,7 +354,7 @@ class RequestInvalid(ValueError):
         )
 
 
-def parse_request(raw: Any) -> OnboardingRequest:
+def parse_request(raw: Any, *, fidelity_checks: bool = True) -> OnboardingRequest:
     """Parse and fully validate a request from JSON-like data, or raise RequestInvalid."""
     if isinstance(raw, OnboardingRequest):
         raw = raw.model_dump(mode="json")
@@ -293,13 +370,19 @@ def parse_request(raw: Any) -> OnboardingRequest:
         raise RequestInvalid(
             field_problems + _policy_problems_of_valid_fields(raw, failed)
         ) from None
-    if problems := request.policy_problems():
+    if problems := request.policy_problems(fidelity_checks=fidelity_checks):
         raise RequestInvalid(problems)
     return request
 
 
 # Policy fields a request may only narrow to a subset of the worker's (config/policy.py).
-_SUBSET_FIELDS = ("supported_regions", "known_disk_skus", "encryption_types", "key_host_suffixes")
+_SUBSET_FIELDS = (
+    "supported_regions",
+    "known_disk_skus",
+    "encryption_types",
+    "key_host_suffixes",
+    "zrs_regions",
+)
 _POLICY_FIX = "or ask the ISV operator to allow it in the worker's policy (CMK_POLICY_FILE)"
 
 
@@ -349,10 +432,12 @@ def narrow_policy(requested: Policy, allowed: Policy) -> Policy:
     return Policy(**effective)
 
 
-def apply_worker_policy(request: OnboardingRequest, allowed: Policy) -> OnboardingRequest:
+def apply_worker_policy(
+    request: OnboardingRequest, allowed: Policy, *, fidelity_checks: bool = True
+) -> OnboardingRequest:
     """`request` under the worker's policy, re-validated against it, or raise RequestInvalid."""
     narrowed = request.model_copy(update={"policy": narrow_policy(request.policy, allowed)})
-    if problems := narrowed.policy_problems():
+    if problems := narrowed.policy_problems(fidelity_checks=fidelity_checks):
         raise RequestInvalid(problems)
     return narrowed
 
@@ -414,7 +499,7 @@ def workflow_id_for(customer_tenant_id: str, des_name: str) -> str:
 class CustomerSetupComplete(BaseModel):
     """Body of the `customer_setup_complete` signal and the `submit_customer_setup` update.
 
-    JSON: {"key_url": "https://<vault>.vault.azure.net/keys/<name>[/<version>]",
+    JSON: {"key_url": "https://<vault>.vault.azure.net/keys/<name>/<version>",
            "customer_tenant_id": "<guid, optional>", "note": "<optional free text>"}
     """
 

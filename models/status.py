@@ -41,7 +41,11 @@ class Attempt(Strict):
     number: int
     key_url: str
     submitted_at: datetime
-    outcome: Literal["pending", "succeeded", "customer_error"] = "pending"
+    # azure_rejected: Azure refused with a code nobody mapped (the customer saw Azure's words);
+    # isv_error: the ISV side must act first. Both flag the operator (OperatorAttention).
+    outcome: Literal["pending", "succeeded", "customer_error", "azure_rejected", "isv_error"] = (
+        "pending"
+    )
     code: str | None = None
     reason: str | None = None
     fix: str | None = None
@@ -67,6 +71,17 @@ class RejectedSubmission(Strict):
     reason: str
 
 
+class OperatorAttention(Strict):
+    """Something the ISV operator must look at; the onboarding waits instead of failing."""
+
+    code: str
+    message: str
+    at: datetime
+    attempt: int | None = None
+    operation: str | None = None
+    request_id: str | None = None
+
+
 class OnboardingStatus(BaseModel):
     workflow_id: str
     customer_tenant_id: str
@@ -86,6 +101,10 @@ class OnboardingStatus(BaseModel):
     rejected_submissions_dropped: int = 0
     # A setup page link went out with a notification; the link itself is never kept here.
     setup_page_link_sent: bool = False
+    # Registered, NotRequired (the subscription has no such feature), or Skipped (policy).
+    feature_state: str | None = None
+    # Set while an attempt ended in something only the ISV operator can judge; cleared on success.
+    operator_attention: OperatorAttention | None = None
 
 
 class OnboardingResult(Strict):

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from temporalio.exceptions import ActivityError, ApplicationError, FailureError
 
@@ -31,6 +33,57 @@ def customer_issue(error: BaseException) -> CustomerSetupIssue | None:
         except ValueError:
             pass
     return CustomerSetupIssue(code="CustomerSetup", message=cause.message, fix="see the message")
+
+
+@dataclass(frozen=True)
+class OperatorIssue:
+    """An attempt's failure that the ISV operator must judge. `customer_told`: Azure's own words
+    go to the customer too (they may be able to act); otherwise only the ISV side can."""
+
+    code: str
+    message: str
+    customer_told: bool
+    operation: str | None = None
+    request_id: str | None = None
+
+
+# ISV-side trust-chain codes that surface only after the customer's submission; the customer's
+# setup may be right, so the onboarding waits for the operator instead of failing.
+_ISV_CODES_AFTER_SUBMISSION = frozenset({"FederatedCredentialMismatch"})
+
+
+def operator_issue(error: BaseException) -> OperatorIssue | None:
+    """The operator-attention reading of a DES / test-disk failure, or None for any other."""
+    if not isinstance(error, ActivityError) or not isinstance(error.cause, ApplicationError):
+        return None
+    cause = error.cause
+    detail: dict[str, Any] = {}
+    if cause.details and isinstance(cause.details[0], dict):
+        detail = cause.details[0]
+    if cause.type == ErrorType.UNRECOGNIZED_REJECTION:
+        return OperatorIssue(
+            code=str(detail.get("code") or "unknown"),
+            message=str(detail.get("message") or cause.message),
+            customer_told=True,
+            operation=_text(detail.get("operation")),
+            request_id=_text(detail.get("request_id")),
+        )
+    fic_rejected = (
+        cause.type == ErrorType.AZURE_REQUEST_REJECTED
+        and detail.get("code") in _ISV_CODES_AFTER_SUBMISSION
+    )
+    # The retry policy may end a FIC_PROPAGATING streak before the classifier's own bound does.
+    if fic_rejected or cause.type == ErrorType.FIC_PROPAGATING:
+        return OperatorIssue(
+            code=str(detail.get("code") or cause.type),
+            message=cause.message,
+            customer_told=False,
+        )
+    return None
+
+
+def _text(value: object) -> str | None:
+    return str(value) if value is not None else None
 
 
 def as_workflow_failure(error: BaseException, stage: Stage) -> ApplicationError:

@@ -9,6 +9,7 @@ from textwrap import indent
 
 from models import (
     KEY_VAULT_CRYPTO_SERVICE_ENCRYPTION_USER,
+    MANAGED_HSM_CRYPTO_SERVICE_ENCRYPTION_USER,
     SIGNAL_CUSTOMER_SETUP_COMPLETE,
     CustomerInstructions,
     OnboardingRequest,
@@ -20,9 +21,21 @@ from models.text import escape_markdown
 from models.wording import deadline_words, every, moment_words
 
 ROLE_NAME = "Key Vault Crypto Service Encryption User"
+HSM_ROLE_NAME = "Managed HSM Crypto Service Encryption User"
 VAULT_PLACEHOLDER = "<vault-name>"
+HSM_PLACEHOLDER = "<hsm-name>"
 RESOURCE_GROUP_PLACEHOLDER = "<customer-resource-group>"
 KEY_PLACEHOLDER = "<key-name>"
+HSM_KEY_URL_FORMAT = "https://<hsm-name>.managedhsm.azure.net/keys/<key-name>/<version>"
+_HSM_SUFFIX = ".managedhsm.azure.net"
+
+
+def uses_managed_hsm(request: OnboardingRequest) -> bool:
+    """Managed HSM when the request's key URL (or the only allowed key host) is an HSM's."""
+    if request.key_url is not None:
+        host = request.key_url.split("/", 3)[2].lower() if "//" in request.key_url else ""
+        return host.endswith(_HSM_SUFFIX)
+    return request.policy.key_host_suffixes == (_HSM_SUFFIX,)
 
 
 def consent_url(customer_tenant_id: str, app_id: str) -> str:
@@ -31,6 +44,8 @@ def consent_url(customer_tenant_id: str, app_id: str) -> str:
 
 def customer_commands(request: OnboardingRequest, app_id: str) -> tuple[str, ...]:
     """The az CLI commands, in order, that the customer runs in their own tenant."""
+    if uses_managed_hsm(request):
+        return _hsm_commands(request, app_id)
     return (
         f"az login --tenant {request.customer_tenant_id}",
         f"az ad sp create --id {app_id}",
@@ -42,12 +57,37 @@ def customer_commands(request: OnboardingRequest, app_id: str) -> tuple[str, ...
         " --kty RSA --size 3072",
         f'az role assignment create --role "{ROLE_NAME}" --assignee {app_id}'
         f' --scope "$(az keyvault show --name {VAULT_PLACEHOLDER} --query id --output tsv)"',
+        f"az keyvault key show --vault-name {VAULT_PLACEHOLDER} --name {KEY_PLACEHOLDER}"
+        " --query key.kid -o tsv",
     )
 
 
-def reply_commands(workflow_id: str, customer_tenant_id: str) -> tuple[str, str]:
+def _hsm_commands(request: OnboardingRequest, app_id: str) -> tuple[str, ...]:
+    """A Managed HSM: its keys are RSA-HSM and access is its local RBAC role on the key."""
+    return (
+        f"az login --tenant {request.customer_tenant_id}",
+        f"az ad sp create --id {app_id}",
+        f"az keyvault create --hsm-name {HSM_PLACEHOLDER}"
+        f" --resource-group {RESOURCE_GROUP_PLACEHOLDER} --location {request.region}"
+        ' --administrators "$(az ad signed-in-user show --query id -o tsv)"'
+        " --enable-purge-protection true --retention-days 90",
+        f"az keyvault security-domain download --hsm-name {HSM_PLACEHOLDER}"
+        " --sd-wrapping-keys cert0.cer cert1.cer cert2.cer --sd-quorum 2"
+        " --security-domain-file sd.json",
+        f"az keyvault key create --hsm-name {HSM_PLACEHOLDER} --name {KEY_PLACEHOLDER}"
+        " --kty RSA-HSM --size 3072",
+        f'az keyvault role assignment create --hsm-name {HSM_PLACEHOLDER} --role "{HSM_ROLE_NAME}"'
+        f" --assignee {app_id} --scope /keys/{KEY_PLACEHOLDER}",
+        f"az keyvault key show --hsm-name {HSM_PLACEHOLDER} --name {KEY_PLACEHOLDER}"
+        " --query key.kid -o tsv",
+    )
+
+
+def reply_commands(
+    workflow_id: str, customer_tenant_id: str, key_url_format: str = KEY_URL_FORMAT
+) -> tuple[str, str]:
     """How the key URL comes back: the starter CLI, or a raw signal any client can send."""
-    body = json.dumps({"key_url": KEY_URL_FORMAT, "customer_tenant_id": customer_tenant_id})
+    body = json.dumps({"key_url": key_url_format, "customer_tenant_id": customer_tenant_id})
     return (
         f"uv run starter.py complete --workflow-id {workflow_id} --key-url <key-url>",
         f"temporal workflow signal --workflow-id {workflow_id}"
@@ -91,7 +131,23 @@ def _instructions_markdown(
     commands: tuple[str, ...],
     asked_at: datetime | None,
 ) -> str:
-    starter, signal = reply_commands(workflow_id, request.customer_tenant_id)
+    hsm = uses_managed_hsm(request)
+    key_url_format = HSM_KEY_URL_FORMAT if hsm else KEY_URL_FORMAT
+    starter, signal = reply_commands(workflow_id, request.customer_tenant_id, key_url_format)
+    if hsm:
+        store = (
+            f"2. Create and activate a Managed HSM with purge protection in region "
+            f"`{request.region}` (the same region as the encrypted disks), an RSA-HSM key of "
+            "2048, 3072 or 4096 bits, and give the application the Managed HSM local role"
+            f' "{HSM_ROLE_NAME}" (`{MANAGED_HSM_CRYPTO_SERVICE_ENCRYPTION_USER}`) on the key.\n\n'
+        )
+    else:
+        store = (
+            f"2. Create a Key Vault with purge protection in region `{request.region}` (the same"
+            " region as the encrypted disks), an RSA key of 2048, 3072 or 4096 bits, and give the"
+            f' application the role "{ROLE_NAME}" (`{KEY_VAULT_CRYPTO_SERVICE_ENCRYPTION_USER}`)'
+            " on the vault.\n\n"
+        )
     timing = ""
     if asked_at is not None:
         deadline = asked_at + request.customer_deadline
@@ -105,11 +161,9 @@ def _instructions_markdown(
         f"{timing}"
         f"1. Grant admin consent to the ISV application: {url}\n"
         "   (or run `az ad sp create` below).\n\n"
-        f"2. Create a Key Vault with purge protection in region `{request.region}` (the same region"
-        " as the encrypted disks), an RSA key of 2048, 3072 or 4096 bits, and give the application"
-        f' the role "{ROLE_NAME}" (`{KEY_VAULT_CRYPTO_SERVICE_ENCRYPTION_USER}`) on the vault.\n\n'
+        f"{store}"
         f"{_code_block(commands)}\n\n"
-        f"{REPLY_STEP} (`{KEY_URL_FORMAT}`):\n\n"
+        f"{REPLY_STEP}, version included (`{key_url_format}`, what the last command prints):\n\n"
         f"{_code_block([starter, signal])}\n"
     )
 
@@ -149,6 +203,11 @@ def current_details(status: OnboardingStatus, *, reminder_interval: timedelta | 
         lines.append(
             "**Setup page:** a signed link was sent to the customer"
             f" (a new one: `starter.py link -w {status.workflow_id}`)"
+        )
+    if (attention := status.operator_attention) is not None:
+        lines.append(
+            f"**Needs the ISV operator:** {escape_markdown(attention.code)} since "
+            f"{attention.at.isoformat()}: {escape_markdown(attention.message)}"
         )
     if status.stage == Stage.AWAITING_CUSTOMER and status.instructions is not None:
         lines.append("")

@@ -42,6 +42,7 @@ with workflow.unsafe.imports_passed_through():
         OnboardingRequest,
         OnboardingResult,
         OnboardingStatus,
+        OperatorAttention,
         ProviderRef,
         RejectedSubmission,
         RequestInvalid,
@@ -67,6 +68,12 @@ PATCH_ONE_FEATURE_ACTIVITY = "one-feature-registration-activity"
 # Workflows started before these patches trusted the request's policy and any vault's tenant.
 PATCH_WORKER_POLICY = "policy-from-worker"
 PATCH_KEY_VAULT_TENANT = "key-vault-tenant-check"
+# Workflows started before this patch accepted a key URL without a version (DiskRP requires one)
+# and a zone-redundant disk SKU in a region without availability zones.
+PATCH_FIDELITY_CHECKS = "azure-fidelity-checks"
+# Workflows started before this patch failed on an unrecognized Azure rejection or a federated
+# credential that never matched; now the attempt goes back to waiting and the operator is flagged.
+PATCH_OPERATOR_ATTENTION = "operator-attention"
 # Signalled submissions kept in status; older ones are only counted.
 MAX_REJECTED_SUBMISSIONS = 20
 
@@ -109,6 +116,8 @@ class CmkOnboardingWorkflow:
         self._deadline_passed = False
         self._cleanup_problems: list[str] = []
         self._unsent_attributes: list[SearchAttributeUpdate[Any]] = []
+        # Decided once, here: the signal and update handlers may run before run() does.
+        self._fidelity_checks = workflow.patched(PATCH_FIDELITY_CHECKS)
 
     # --- messages ---------------------------------------------------------------------------
 
@@ -166,6 +175,7 @@ class CmkOnboardingWorkflow:
             stage=Stage.COMPENSATING if self._deadline_passed else self._status.stage,
             busy_with_attempt=busy.number if busy else None,
             policy=self._request.policy if self._request else DEFAULT_POLICY,
+            require_key_version=self._fidelity_checks,
         )
 
     def _accept(self, submission: CustomerSetupComplete) -> Attempt:
@@ -188,10 +198,13 @@ class CmkOnboardingWorkflow:
                 raise RequestInvalid(
                     [("request", f"must be one JSON object, not {1 + len(more)} arguments")]
                 )
-            parsed = parse_request(request)
+            checks = self._fidelity_checks
+            parsed = parse_request(request, fidelity_checks=checks)
             if workflow.patched(PATCH_WORKER_POLICY):
                 # The worker's policy is the limit; the request may only narrow it.
-                parsed = apply_worker_policy(parsed, await guards.load_policy())
+                parsed = apply_worker_policy(
+                    parsed, await guards.load_policy(), fidelity_checks=checks
+                )
             self._request = parsed
         except RequestInvalid as invalid:
             self._status.last_failure = str(invalid)
@@ -220,6 +233,7 @@ class CmkOnboardingWorkflow:
 
     async def _onboard(self, request: OnboardingRequest) -> OnboardingResult:
         feature_state, provider_registration = await self._register_feature(request)
+        self._status.feature_state = feature_state
         self._checkpoint()
         # The provider re-registration only has to finish before the encryption set is created.
         (app, identity, fic), _ = await _gather(
@@ -229,6 +243,9 @@ class CmkOnboardingWorkflow:
         encryption_set, disk = await self._hand_off(request, app, identity)
         resources = self._status.resources
         resources.test_disk_id = disk.id
+        if self._status.operator_attention is not None:
+            self._status.operator_attention = None
+            self._unsent_attributes.append(search_attributes.NEEDS_OPERATOR.value_unset())
         self._set_stage(Stage.COMPLETED, "nobody")
         if request.key_health.enabled and workflow.patched(PATCH_START_KEY_HEALTH_WATCH):
             deployment = deployment_of(request, self._workflow_id, resources, app, identity)
@@ -333,11 +350,15 @@ class CmkOnboardingWorkflow:
                 return await self._provision(request, app, identity, attempt)
             except ActivityError as error:
                 issue = failures.customer_issue(error)
-                if issue is None:
+                if issue is not None:
+                    if issue.resource_id is not None:
+                        self._status.resources.encryption_set_id = issue.resource_id
+                    await self._attempt_failed(request, attempt, issue)
+                    continue
+                flagged = failures.operator_issue(error)
+                if flagged is None or not workflow.patched(PATCH_OPERATOR_ATTENTION):
                     raise
-                if issue.resource_id is not None:
-                    self._status.resources.encryption_set_id = issue.resource_id
-                await self._attempt_failed(request, attempt, issue)
+                await self._needs_operator(request, attempt, flagged)
             finally:
                 self._processing = None
 
@@ -359,7 +380,11 @@ class CmkOnboardingWorkflow:
                 )
             except TimeoutError:
                 now = workflow.now()
-                if self._pending is None and self._next_reminder_at <= now < self._deadline_at:
+                if (
+                    self._pending is None
+                    and self._next_reminder_at <= now < self._deadline_at
+                    and self._status.waiting_for != "isv"  # the customer has nothing to do
+                ):
                     self._status.reminders_sent += 1
                     self._next_reminder_at += request.reminder_interval
                     await self._notify("reminder", reminder_number=self._status.reminders_sent)
@@ -416,11 +441,51 @@ class CmkOnboardingWorkflow:
         )
         self._status.last_failure = f"attempt {attempt.number}: {issue.code}: {issue.message}"
         workflow.logger.info("Customer setup attempt %d failed: %s", attempt.number, issue.code)
-        if len(self._status.attempts) >= request.max_customer_attempts:
+        if self._customer_attempts() >= request.max_customer_attempts:
             raise failures.attempts_exhausted(request, self._status.attempts)
         self._set_stage(Stage.AWAITING_CUSTOMER, "customer")
         self._next_reminder_at = workflow.now() + request.reminder_interval
         await self._notify("attempt_failed", reason=issue.message, fix=issue.fix)
+
+    def _customer_attempts(self) -> int:
+        """Attempts that count against max_customer_attempts: not those the ISV side ended."""
+        return sum(1 for a in self._status.attempts if a.outcome != "isv_error")
+
+    async def _needs_operator(
+        self, request: OnboardingRequest, attempt: Attempt, issue: failures.OperatorIssue
+    ) -> None:
+        """Back to waiting with the operator flagged, instead of failing or retrying blindly."""
+        outcome = "azure_rejected" if issue.customer_told else "isv_error"
+        fix = (
+            "Azure refused with an error this service does not recognize; the ISV operator has "
+            "been told. If the message names something in your tenant, fix it and send the key "
+            "URL again; otherwise wait for the ISV."
+            if issue.customer_told
+            else "Nothing for the customer to do: the ISV operator must fix the ISV side and then "
+            "send the key URL again (starter.py complete)."
+        )
+        self._set_attempt(
+            attempt.model_copy(
+                update={"outcome": outcome, "code": issue.code, "reason": issue.message, "fix": fix}
+            )
+        )
+        self._status.operator_attention = OperatorAttention(
+            code=issue.code,
+            message=issue.message,
+            at=workflow.now(),
+            attempt=attempt.number,
+            operation=issue.operation,
+            request_id=issue.request_id,
+        )
+        self._status.last_failure = f"attempt {attempt.number}: {issue.code}: {issue.message}"
+        workflow.logger.warning("Attempt %d needs the ISV operator: %s", attempt.number, issue.code)
+        if self._customer_attempts() >= request.max_customer_attempts:
+            raise failures.attempts_exhausted(request, self._status.attempts)
+        self._unsent_attributes.append(search_attributes.NEEDS_OPERATOR.value_set(issue.code))
+        self._set_stage(Stage.AWAITING_CUSTOMER, "customer" if issue.customer_told else "isv")
+        self._next_reminder_at = workflow.now() + request.reminder_interval
+        if issue.customer_told:
+            await self._notify("attempt_failed", reason=issue.message, fix=fix)
 
     async def _deadline_exceeded(self, request: OnboardingRequest) -> None:
         assert self._deadline_at is not None

@@ -22,6 +22,7 @@ _NEVER_RETRY = [
     ErrorType.INVALID_REQUEST,
     ErrorType.CUSTOMER_SETUP,
     ErrorType.AZURE_REQUEST_REJECTED,
+    ErrorType.UNRECOGNIZED_REJECTION,
 ]
 
 # Every Azure activity heartbeats in the background while it runs (activities/keep_alive.py), so

@@ -20,6 +20,7 @@ def parse_submission(
     stage: Stage,
     busy_with_attempt: int | None,
     policy: Policy,
+    require_key_version: bool = True,
 ) -> CustomerSetupComplete:
     """Validate a submission against the workflow's state, or raise SubmissionRejected."""
     try:
@@ -32,10 +33,10 @@ def parse_submission(
         )
         raise SubmissionRejected(
             f"submission is malformed ({fields}); send "
-            '{"key_url": "https://<vault>.vault.azure.net/keys/<name>", '
+            '{"key_url": "https://<vault>.vault.azure.net/keys/<name>/<version>", '
             '"customer_tenant_id": "<guid>"}'
         ) from None
-    if problem := key_url_problem(body.key_url, policy):
+    if problem := key_url_problem(body.key_url, policy, require_version=require_key_version):
         raise SubmissionRejected(f"key_url {problem}")
     if (
         body.customer_tenant_id is not None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
-from emulator.control import IsvTenant
+from emulator.control import FaultRule, IsvTenant
 from harness.polling import assert_eventually
 from models import ActivityName, ErrorType, FeatureRef, ProviderRef
 from tests.activities.conftest import Activities
@@ -57,3 +57,24 @@ async def test_register_provider_returns_its_state(acts: Activities, isv: IsvTen
         ActivityName.REGISTER_PROVIDER, ProviderRef(subscription_id=isv.subscription_id)
     )
     assert state in ("Registered", "Registering")
+
+
+@pytest.mark.parametrize(
+    "name", [ActivityName.ENSURE_FEATURE_REGISTERED, ActivityName.REGISTER_FEATURE]
+)
+async def test_feature_unknown_to_the_subscription_is_not_required(
+    acts: Activities, isv: IsvTenant, emulator, name: ActivityName
+) -> None:
+    """A feature read answering 404 means no registration step exists: NotRequired, no POST."""
+    feature_get = FaultRule(
+        method="GET", path_regex="features/EncryptionAtRestWithCrossTenantKey", status=404
+    )
+    await emulator.control.set_faults([feature_get])
+    try:
+        await emulator.control.reset_requests()
+        state = await acts.run(name, FeatureRef(subscription_id=isv.subscription_id))
+        paths = [r.path for r in await emulator.control.requests()]
+    finally:
+        await emulator.control.clear_faults()
+    assert state.state == "NotRequired"
+    assert not [p for p in paths if p.endswith("/register")], paths

@@ -201,3 +201,40 @@ def test_secrets_in_azure_messages_are_redacted() -> None:
     error = classify(_arm_error(500, "InternalError", "echo Bearer abcdefghijklmnop"), "op")
     assert error is not None and "abcdefghijklmnop" not in error.message
     assert not error.non_retryable
+
+
+def test_expired_key_is_the_customers_to_fix() -> None:
+    """KeyExpired goes back to the customer with the expiry fix."""
+    error = classify(_arm_error(200, "KeyExpired", "The key 'k' has expired."), "op")
+    assert error is not None and error.type == ErrorType.CUSTOMER_SETUP and error.non_retryable
+    issue = CustomerSetupIssue.model_validate(error.details[0])
+    assert issue.code == "KeyExpired"
+    assert issue.fix == (
+        "Set a later expiry on the key or create a new key version, then send the key URL again."
+    )
+
+
+def test_deleted_identity_is_an_isv_side_rejection() -> None:
+    """UserAssignedIdentityNotFound is the ISV's: a non-retryable rejection, not the customer's."""
+    error = classify(
+        _arm_error(200, "UserAssignedIdentityNotFound", "The identity was not found."), "op"
+    )
+    assert error is not None and error.type == ErrorType.AZURE_REQUEST_REJECTED
+    assert error.non_retryable and error.details[0]["code"] == "UserAssignedIdentityNotFound"
+
+
+@pytest.mark.parametrize(
+    ("vault", "role"),
+    [
+        ("https://kv1.vault.azure.net", "'Key Vault Crypto Service Encryption User'"),
+        ("https://hsm1.managedhsm.azure.net", "'Managed HSM Crypto Service Encryption User'"),
+    ],
+)
+def test_access_fix_names_the_role_of_the_key_host(vault: str, role: str) -> None:
+    """A Managed HSM key needs the HSM's local role and `az keyvault role assignment create`."""
+    message = f"Unable to access key vault resource '{vault}/' to enable encryption at rest."
+    error = classify(_arm_error(400, "KeyVaultAccessForbidden", message), "op")
+    assert error is not None
+    fix = CustomerSetupIssue.model_validate(error.details[0]).fix
+    assert role in fix
+    assert ("--hsm-name" in fix) == ("managedhsm" in vault)

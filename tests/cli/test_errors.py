@@ -9,7 +9,7 @@ import pytest
 from tests.cli.requests import as_flags, request_fields
 from tests.cli.starter_process import run_starter
 
-KEY_URL = "https://contosokv.vault.azure.net/keys/disk-key"
+KEY_URL = "https://contosokv.vault.azure.net/keys/disk-key/0123456789abcdef0123456789abcdef"
 WORKFLOW_COMMANDS = [
     ["status"],
     ["status", "--json"],

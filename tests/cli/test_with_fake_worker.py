@@ -27,7 +27,7 @@ from tests.cli.starter_process import CliRun, run_starter
 from workflows import WORKFLOWS
 from workflows.task_queues import azure_writes_task_queue
 
-KEY_URL = "https://contosokv.vault.azure.net/keys/disk-key"
+KEY_URL = "https://contosokv.vault.azure.net/keys/disk-key/0123456789abcdef0123456789abcdef"
 
 
 @dataclass
@@ -156,7 +156,8 @@ async def test_customer_error_is_shown_with_its_fix(fake_stack: FakeStack) -> No
         if status["attempts"][0]["outcome"] == "customer_error":
             break
         await asyncio.sleep(0.1)
-    shown = await fake_stack.cli("status", "-w", workflow_id)
+    # Wide enough that the fix is not folded next to the (versioned, long) key URL.
+    shown = await run_starter("status", "-w", workflow_id, env={**fake_stack.env, "COLUMNS": "300"})
     assert "KeyVaultAccessForbidden" in shown.stdout
     assert "Key Vault Crypto Service Encryption User" in shown.stdout
 

@@ -63,7 +63,7 @@ AZURE_PATH = re.compile(r"^/(subscriptions|providers|v1\.0)(/|$)", re.IGNORECASE
 # shared 2-core machine responsive without serialising the whole matrix.
 CLI_CONCURRENCY = 4
 OUTCOME_TIMEOUT = 30.0
-VAULT_KEY = "https://contosokv.vault.azure.net/keys/disk-key"
+VAULT_KEY = "https://contosokv.vault.azure.net/keys/disk-key/0123456789abcdef0123456789abcdef"
 
 
 @dataclass(frozen=True)
@@ -159,6 +159,13 @@ CASES = [
         "key-url-missing-key-name",
         "key_url",
         {"key_url": "https://contosokv.vault.azure.net/keys/"},
+    ),
+    # DiskRP requires the version segment, even with rotation to the latest version.
+    BadInput(
+        "key-url-without-version",
+        "key_url",
+        {"key_url": "https://contosokv.vault.azure.net/keys/disk-key"},
+        flags=True,
     ),
     BadInput("key-url-query-string", "key_url", {"key_url": VAULT_KEY + "?api-version=7.4"}),
     BadInput("key-url-fragment", "key_url", {"key_url": VAULT_KEY + "#v2"}),

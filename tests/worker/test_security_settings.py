@@ -75,6 +75,27 @@ def test_policy_file(tmp_path: Path) -> None:
         policy_from_env({"CMK_POLICY_FILE": str(policy)})
 
 
+def test_policy_presets_cite_their_limits_and_can_be_overridden(tmp_path: Path) -> None:
+    """`preset` picks the 2022 preview limits or the current Learn page; other keys override."""
+    policy = tmp_path / "policy.toml"
+    policy.write_text('preset = "current-docs"\n')
+    current = policy_from_env({"CMK_POLICY_FILE": str(policy)})
+    assert not current.register_preview_feature
+    assert {"westeurope", "uksouth", "eastus"} <= set(current.supported_regions)
+    assert set(current.unsupported_disk_skus) == {"UltraSSD_LRS", "PremiumV2_LRS"}
+    assert not [r for r in current.supported_regions if r.startswith(("usgov", "china"))]
+    policy.write_text('preset = "preview-2022"\n')
+    preview = policy_from_env({"CMK_POLICY_FILE": str(policy)})
+    assert preview.register_preview_feature and len(preview.supported_regions) == 7
+    policy.write_text('preset = "current-docs"\nunsupported_disk_skus = ["PremiumV2_LRS"]\n')
+    assert policy_from_env({"CMK_POLICY_FILE": str(policy)}).unsupported_disk_skus == (
+        "PremiumV2_LRS",
+    )
+    policy.write_text('preset = "ga-2030"\n')
+    with pytest.raises(SettingsError, match="preset 'ga-2030' is not one of"):
+        policy_from_env({"CMK_POLICY_FILE": str(policy)})
+
+
 def test_codec_server_off_loopback_needs_a_token() -> None:
     with pytest.raises(CodecConfigError, match="CODEC_SERVER_TOKEN is required"):
         CodecServerSettings.from_env({"CODEC_SERVER_HOST": "0.0.0.0"})

@@ -221,6 +221,12 @@ async def test_attempts_exhausted_lists_every_reason(env: WorkflowEnvironment) -
         ({"key_url": "https://contoso.example.com/keys/cmk"}, "not a Key Vault or Managed HSM"),
         ({"key_url": "https://contoso-kv.vault.azure.net/secrets/x"}, "is not /keys/<name>"),
         (
+            {"key_url": "https://contoso-kv.vault.azure.net/keys/cmk"},
+            "has no key version; Azure requires the full versioned key identifier (also with "
+            "automatic rotation to the latest version). Copy it from `az keyvault key show "
+            "--vault-name contoso-kv --name cmk --query key.kid -o tsv`",
+        ),
+        (
             {"key_url": KEY_URL, "customer_tenant_id": "00000000-0000-0000-0000-000000000001"},
             "does not match",
         ),

@@ -69,6 +69,18 @@ async def test_feature_registration_polls_then_reregisters_provider(
     assert events <= 90
 
 
+async def test_feature_unknown_to_the_subscription_is_not_required(
+    env: WorkflowEnvironment,
+) -> None:
+    """A feature read answering 404 (no registration step any more) shows as NotRequired."""
+    fake = FakeAzure(feature_state="NotRequired")
+    async with running(env, fake, key_url=KEY_URL) as ob:
+        result = await ob.handle.result()
+        status = await ob.status()
+    assert result.feature_state == status.feature_state == "NotRequired"
+    assert A.REGISTER_PROVIDER not in fake.names()
+
+
 async def test_feature_step_skipped_when_policy_off(env: WorkflowEnvironment) -> None:
     """policy.register_preview_feature=false never touches the feature or provider."""
     async with running(env, key_url=KEY_URL, policy={"register_preview_feature": False}) as ob:
@@ -98,6 +110,7 @@ async def test_feature_registration_timeout_fails_clearly(env: WorkflowEnvironme
         ({"region": "westeurope"}, "region"),
         ({"disk_sku": "UltraSSD_LRS"}, "disk_sku"),
         ({"key_url": "http://contoso-kv.vault.azure.net/keys/cmk"}, "key_url"),
+        ({"key_url": "https://contoso-kv.vault.azure.net/keys/cmk"}, "key_url"),
         ({"des_name": "bad name!"}, "des_name"),
         ({"surprise": 1}, "surprise"),
     ],

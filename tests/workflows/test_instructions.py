@@ -15,6 +15,7 @@ from models import (
     CustomerSetupComplete,
     OnboardingStatus,
     Stage,
+    key_url_problem,
     parse_request,
 )
 from models.wording import deadline_words, duration_words, every, moment_words
@@ -44,7 +45,12 @@ def test_instructions_carry_the_exact_commands() -> None:
         f'az role assignment create --role "Key Vault Crypto Service Encryption User" '
         f"--assignee {APP_ID} --scope "
     )
+    assert instructions.commands[5] == (
+        "az keyvault key show --vault-name <vault-name> --name <key-name> --query key.kid -o tsv"
+    )
     markdown = instructions.markdown
+    assert "[/<version>]" not in markdown
+    assert "https://<vault-name>.vault.azure.net/keys/<key-name>/<version>" in markdown
     assert instructions.consent_url in markdown
     assert "starter.py complete --workflow-id wf-1" in markdown
     assert "temporal workflow signal --workflow-id wf-1 --name customer_setup_complete" in markdown
@@ -200,3 +206,73 @@ def test_submission_rejections_say_why(
     with pytest.raises(SubmissionRejected, match=None) as rejected:
         _parse(body, stage, busy)
     assert reason in str(rejected.value)
+
+
+def test_managed_hsm_key_gets_the_hsm_role_and_commands() -> None:
+    """A Managed HSM key URL switches the instructions to the HSM's local role on the key."""
+    hsm_key = "https://contoso-hsm.managedhsm.azure.net/keys/cmk/" + "a" * 32
+    instructions = build_instructions(parse_request(make_request(key_url=hsm_key)), "wf", APP_ID)
+    assert (
+        'az keyvault role assignment create --hsm-name <hsm-name> --role "Managed HSM Crypto '
+        f'Service Encryption User" --assignee {APP_ID} --scope /keys/<key-name>'
+    ) in instructions.commands
+    assert "33413926-3206-4cdd-b39a-83574fe37a17" in instructions.markdown
+    assert "Key Vault Crypto Service Encryption User" not in instructions.markdown
+    assert "https://<hsm-name>.managedhsm.azure.net/keys/<key-name>/<version>" in (
+        instructions.markdown
+    )
+
+
+@pytest.mark.parametrize(
+    ("url", "command"),
+    [
+        (
+            "https://contoso-kv.vault.azure.net/keys/cmk",
+            "`az keyvault key show --vault-name contoso-kv --name cmk --query key.kid -o tsv`",
+        ),
+        (
+            "https://contoso-hsm.managedhsm.azure.net/keys/disk-key/",
+            "`az keyvault key show --hsm-name contoso-hsm --name disk-key --query key.kid -o tsv`",
+        ),
+    ],
+)
+def test_versionless_key_url_is_refused_with_the_command_that_prints_it(
+    url: str, command: str
+) -> None:
+    """DiskRP requires the version segment: the problem names the exact `az` fix."""
+    problem = key_url_problem(url)
+    assert problem is not None and problem.startswith("has no key version")
+    assert problem.endswith(command)
+    assert key_url_problem(url, require_version=False) is None
+    assert key_url_problem(url.rstrip("/") + "/" + "0" * 32) is None
+
+
+@pytest.mark.parametrize(
+    ("region", "sku", "refused"),
+    [
+        ("westcentralus", "Premium_ZRS", True),
+        ("northcentralus", "StandardSSD_ZRS", True),
+        ("eastus", "Premium_ZRS", False),
+        ("westcentralus", "Premium_LRS", False),
+    ],
+)
+def test_zone_redundant_disks_only_in_regions_with_zones(
+    region: str, sku: str, refused: bool
+) -> None:
+    """A ZRS SKU in a region without availability zones is refused up front, naming the fix."""
+    from models import RequestInvalid
+
+    raw = make_request(region=region, disk_sku=sku)
+    if not refused:
+        assert parse_request(raw).disk_sku == sku
+        return
+    with pytest.raises(RequestInvalid) as invalid:
+        parse_request(raw)
+    assert invalid.value.problems == [
+        (
+            "disk_sku",
+            f"'{sku}' is zone-redundant, and region '{region}' has no availability zones for "
+            f"managed disks; use {sku.removesuffix('_ZRS')}_LRS, or a region with zones",
+        )
+    ]
+    assert parse_request(raw, fidelity_checks=False).disk_sku == sku

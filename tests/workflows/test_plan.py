@@ -96,7 +96,12 @@ def test_verification_names_each_mismatch() -> None:
     """Every mismatch between what we asked for and what Azure reports is named."""
     assert "not 'Succeeded'" in _verified(provisioning_state="Failed")[0]
     assert "federatedClientId" in _verified(federated_client_id="other")[0]
-    assert "key is" in _verified(key_url="https://other.vault.azure.net/keys/k")[0]
+    assert (
+        "key is"
+        in _verified(
+            key_url="https://other.vault.azure.net/keys/k/0123456789abcdef0123456789abcdef"
+        )[0]
+    )
     assert "identity" in _verified(identity_ids=("/other",))[0]
     assert "autoKeyRotationError" in _verified(auto_key_rotation_error="KeyDisabled")[0]
     assert "test disk uses" in _verified(encryption_set_id="/other")[0]

@@ -24,7 +24,7 @@ from workflows import CmkOnboardingWorkflow
 from workflows.instructions import current_details
 
 OTHER_TENANT = "22222222-3333-4444-5555-666666666666"
-OWN_KEY_URL = "https://own-kv.vault.azure.net/keys/cmk"
+OWN_KEY_URL = "https://own-kv.vault.azure.net/keys/cmk/0123456789abcdef0123456789abcdef"
 SIGNAL = CmkOnboardingWorkflow.customer_setup_complete
 SUBMIT = CmkOnboardingWorkflow.submit_customer_setup
 
