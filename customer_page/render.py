@@ -114,7 +114,7 @@ def _form(action: str, csrf: str, values: FormValues) -> str:
         '<label for="key_url">Key URL</label>'
         f'<input type="text" id="key_url" name="key_url" required maxlength="2048" '
         f'autocomplete="off" spellcheck="false" value="{esc(values.key_url)}" '
-        'placeholder="https://contosokv.vault.azure.net/keys/disk-key">'
+        'placeholder="https://contosokv.vault.azure.net/keys/disk-key/placeholder="https://contosokv.vault.azure.net/keys/disk-key">lt;versionplaceholder="https://contosokv.vault.azure.net/keys/disk-key">gt;">'
         '<label for="note">Note for your service provider (optional)</label>'
         f'<textarea id="note" name="note" maxlength="1000" rows="3">{esc(values.note)}</textarea>'
         '<button id="submit" type="submit">Send key URL</button></form>'

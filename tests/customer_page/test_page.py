@@ -20,7 +20,7 @@ from models import Attempt, Stage
 from tests.customer_page.fakes import WORKFLOW_ID, FakeGateway, awaiting_status
 
 SECRET = b"s" * 48
-KEY_URL = "https://contosokv.vault.azure.net/keys/disk-key"
+KEY_URL = "https://contosokv.vault.azure.net/keys/disk-key/0123456789abcdef0123456789abcdef"
 
 
 @pytest.fixture

@@ -143,7 +143,7 @@ async def test_rejected_submission_and_cancel(stack: Stack, customer: CustomerTe
         "-w",
         workflow_id,
         "--key-url",
-        "https://contosokv.vault.azure.net/keys/disk-key",
+        "https://contosokv.vault.azure.net/keys/disk-key/0123456789abcdef0123456789abcdef",
         "--customer-tenant-id",
         "00000000-0000-0000-0000-000000000001",
     )

@@ -29,8 +29,8 @@ from models.lifecycle import (
 SUBSCRIPTION = "99999999-8888-7777-6666-555555555555"
 CUSTOMER_TENANT = "11111111-2222-3333-4444-555555555555"
 RG = f"/subscriptions/{SUBSCRIPTION}/resourceGroups/rg-cmk"
-KEY_URL = "https://contoso-kv.vault.azure.net/keys/cmk"
-NEW_KEY_URL = "https://contoso-kv.vault.azure.net/keys/cmk-2026"
+KEY_URL = "https://contoso-kv.vault.azure.net/keys/cmk/0123456789abcdef0123456789abcdef"
+NEW_KEY_URL = "https://contoso-kv.vault.azure.net/keys/cmk-2026/fedcba9876543210fedcba9876543210"
 
 
 def deployment(des_name: str, *, isolated: bool = False, **overrides: Any) -> Deployment:

@@ -30,7 +30,7 @@ from models.lifecycle import (
     watch_workflow_id,
 )
 from models.watch_settings import WatchSettings
-from tests.workflows.fake_lifecycle import NEW_KEY_URL, FakeKeyChain, deployment
+from tests.workflows.fake_lifecycle import KEY_URL, NEW_KEY_URL, FakeKeyChain, deployment
 from workflows import WORKFLOWS, CmkKeyHealthWatchWorkflow
 from workflows.task_queues import azure_writes_task_queue
 
@@ -170,7 +170,9 @@ async def test_missing_and_changed_encryption_set(env: WorkflowEnvironment) -> N
         assert [f.code for f in status.findings] == ["ENCRYPTION_SET_CHANGED_OUTSIDE_SERVICE"]
         assert "mallory" in status.findings[0].message
         watch.chain.last_modified_by = None
-        watch.chain.key_url = "https://other-kv.vault.azure.net/keys/other"
+        watch.chain.key_url = (
+            "https://other-kv.vault.azure.net/keys/other/0123456789abcdef0123456789abcdef"
+        )
         await watch.handle.signal(CmkKeyHealthWatchWorkflow.check_now, False)
         status = await watch.after_check(3)
         assert "other-kv" in status.findings[0].message
@@ -227,7 +229,7 @@ async def test_failed_key_change_rolls_back_to_the_old_key(env: WorkflowEnvironm
     ("body", "reason"),
     [
         ({"key_url": "http://contoso-kv.vault.azure.net/keys/cmk"}, "must use https"),
-        ({"key_url": "https://contoso-kv.vault.azure.net/keys/cmk"}, "already uses"),
+        ({"key_url": KEY_URL}, "already uses"),
         ({"note": "no key"}, "key_url: is required"),
     ],
 )
