@@ -132,13 +132,13 @@ async def test_api_key_implies_tls(connect_calls: list[dict[str, Any]]) -> None:
 
 
 async def test_tls_switch_turns_tls_on_or_off(connect_calls: list[dict[str, Any]]) -> None:
-    """TEMPORAL_TLS=true: server TLS without client certs; =false: plain even with an API key."""
+    """TEMPORAL_TLS=true: server TLS without client certs; =false: plain gRPC, which an API key
+    refuses (it would travel in clear text)."""
     await connect_temporal(TemporalSettings.from_env({"TEMPORAL_TLS": "true"}))
-    await connect_temporal(
-        TemporalSettings.from_env({"TEMPORAL_TLS": "FALSE", "TEMPORAL_API_KEY": "k"})
-    )
+    await connect_temporal(TemporalSettings.from_env({"TEMPORAL_TLS": "FALSE"}))
     assert [call["tls"] for call in connect_calls] == [True, False]
-    assert connect_calls[1]["api_key"] == "k"
+    with pytest.raises(SettingsError, match="TEMPORAL_API_KEY.*TLS is off"):
+        TemporalSettings.from_env({"TEMPORAL_TLS": "FALSE", "TEMPORAL_API_KEY": "k"})
 
 
 async def test_mtls_profile(
@@ -243,14 +243,15 @@ server_name = "profile.internal"
 async def test_profile_tls_disabled_and_the_variable_overriding_it(
     tmp_path: Path, connect_calls: list[dict[str, Any]]
 ) -> None:
-    """`disabled = true` keeps an API key on plain gRPC; TEMPORAL_TLS=true wins over it."""
+    """`disabled = true` with an API key is refused; TEMPORAL_TLS=true wins over the profile."""
     config = _profile(
         tmp_path, '[profile.dev]\napi_key = "k"\n[profile.dev.tls]\ndisabled = true\n'
     )
     env = {"TEMPORAL_CONFIG_FILE": str(config), "TEMPORAL_PROFILE": "dev"}
-    await connect_temporal(TemporalSettings.from_env(env))
+    with pytest.raises(SettingsError, match="TEMPORAL_API_KEY.*TLS is off"):
+        TemporalSettings.from_env(env)
     await connect_temporal(TemporalSettings.from_env(env | {"TEMPORAL_TLS": "true"}))
-    assert [call["tls"] for call in connect_calls] == [False, True]
+    assert [call["tls"] for call in connect_calls] == [True]
 
 
 def test_secrets_stay_out_of_repr(tmp_path: Path, pems: dict[str, Path]) -> None:
