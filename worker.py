@@ -31,7 +31,7 @@ from config.settings import SettingsError, WorkerSettings
 from customer_page.settings import LinkIssuer
 from workflows import WORKFLOWS
 from workflows.sandbox import sandboxed_runner
-from workflows.task_queues import azure_writes_task_queue
+from workflows.task_queues import azure_writes_task_queue, des_writes_task_queue
 
 EXIT_BAD_SETTINGS = 2
 EXIT_TEMPORAL_UNREACHABLE = 3
@@ -82,8 +82,9 @@ async def run(settings: WorkerSettings, setup_links: LinkIssuer | None = None) -
 def build_workers(
     client: Client, settings: WorkerSettings, activities: Sequence[Callable[..., Any]]
 ) -> list[Worker]:
-    """The workflow worker, and the paced worker of the Azure-writes queue (same activities:
-    that queue only ever receives the write activities, see workflows/task_queues.py).
+    """The workflow worker, and the paced workers of the DES-writes and Azure-writes queues
+    (same activities: those queues only ever receive the write activities, see
+    workflows/task_queues.py).
     """
     task_queue = settings.temporal.task_queue
     common: dict[str, Any] = {
@@ -94,9 +95,10 @@ def build_workers(
         "interceptors": [HeartbeatWhileRunning()],
     }
     runner = sandboxed_runner() if settings.workflow_sandbox else UnsandboxedWorkflowRunner()
-    writes_options: dict[str, Any] = {}
-    if settings.azure_writes_per_second is not None:
-        writes_options["max_task_queue_activities_per_second"] = settings.azure_writes_per_second
+
+    def paced(pace: float | None) -> dict[str, Any]:
+        return {} if pace is None else {"max_task_queue_activities_per_second": pace}
+
     return [
         Worker(
             client,
@@ -107,7 +109,18 @@ def build_workers(
             workflow_runner=runner,
             **common,
         ),
-        Worker(client, task_queue=azure_writes_task_queue(task_queue), **common, **writes_options),
+        Worker(
+            client,
+            task_queue=des_writes_task_queue(task_queue),
+            **common,
+            **paced(settings.azure_des_writes_per_second),
+        ),
+        Worker(
+            client,
+            task_queue=azure_writes_task_queue(task_queue),
+            **common,
+            **paced(settings.azure_writes_per_second),
+        ),
     ]
 
 
@@ -136,6 +149,8 @@ async def _run_until_signalled(workers: list[Worker], settings: WorkerSettings) 
     log.info(
         "worker started",
         task_queue=task_queue,
+        des_writes_task_queue=des_writes_task_queue(task_queue),
+        azure_des_writes_per_second=settings.azure_des_writes_per_second,
         azure_writes_task_queue=azure_writes_task_queue(task_queue),
         azure_writes_per_second=settings.azure_writes_per_second,
         namespace=settings.temporal.namespace,

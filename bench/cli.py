@@ -177,6 +177,7 @@ async def collect(args: argparse.Namespace) -> dict[str, Any]:
                 "size": throttled.size,
                 "time_scale": throttled.time_scale,
                 "azure_writes_per_second": throttled.writes_per_second,
+                "azure_des_writes_per_second": throttled.des_writes_per_second,
                 "writes": throttled.calls.writes,
                 "des_creates": throttled.des_creates,
                 "des_per_second": round(throttled.des_per_second, 3),

@@ -82,7 +82,8 @@ def render(figures: dict[str, Any]) -> str:
         out.append(
             f"Throttled: {throttled['size']} onboardings against Azure's limits x"
             f"{throttled['time_scale']:g} (DiskRP 99 DES/3 min, 289 DES/30 min; ARM buckets), "
-            f"AZURE_WRITES_PER_SECOND={throttled['azure_writes_per_second']:g} (default x"
+            f"AZURE_DES_WRITES_PER_SECOND={throttled.get('azure_des_writes_per_second', 0):g}, "
+            f"AZURE_WRITES_PER_SECOND={throttled['azure_writes_per_second']:g} (defaults x"
             f"{throttled['time_scale']:g}): {throttled['des_creates']} DES creates at "
             f"{throttled['des_per_second']}/s = "
             f"{100 * throttled['share_of_binding_limit']:.1f}% of the binding limit "

@@ -225,24 +225,30 @@ class AzureSettings:
         return settings
 
 
-# The writes queue's default pace, from Azure's published limits on the ISV subscription:
-# - DiskRP (Compute) counts DES create/update at most 99 per 3 minutes and 289 per 30 minutes per
-#   subscription (DESIGN.md section 2; emulator/ratelimits.py DES_DEFAULTS). In a burst every paced
-#   task can be a DES create (all of them queue before the first test disk does), so the pace must
-#   stay under the long window: 289 / 1800 s = 0.1606/s (the 3-minute window allows 0.55/s).
-#   0.155 is 96.5% of it: 279 per 30 minutes, leaving 10 for other callers.
-# - ARM's token bucket refills writes at 10/s and deletes at 10/s per principal per region
-#   (Learn, "Understand how Azure Resource Manager throttles requests"): not binding here.
-# A faster emulator (set_throttling(time_scale=S)) takes DEFAULT_AZURE_WRITES_PER_SECOND * S.
-DEFAULT_AZURE_WRITES_PER_SECOND = 0.155
+# Default paces of the two paced queues (workflows/task_queues.py), from Azure's published limits
+# on the ISV subscription:
+# - DES queue: DiskRP (Compute) counts DES create/update at most 99 per 3 minutes and 289 per 30
+#   minutes per subscription (DESIGN.md section 2; emulator/ratelimits.py DES_DEFAULTS). Only DES
+#   creates/updates run on that queue, so in steady state they run at its pace: the long window
+#   binds at 289 / 1800 s = 0.1606/s (the 3-minute window allows 0.55/s). 0.155 is 96.5% of it:
+#   279 per 30 minutes, leaving 10 for other callers.
+# - Writes queue (test disk create/delete, ARM deletes of compensation): ARM's token buckets refill
+#   writes at 10/s and deletes at 10/s (200 each), per principal, subscription and region (Learn,
+#   "Understand how Azure Resource Manager throttles requests"). Any mix of PUTs and DELETEs at 5/s
+#   stays within half of either bucket's refill, leaving the other half for the unpaced
+#   once-per-ISV writes, the DES queue and other tools using the same principal. In practice the
+#   queue carries two writes per DES create (0.31/s), so the DES queue is what paces onboardings.
+# A faster emulator (set_throttling(time_scale=S)) takes each default * S.
+DEFAULT_AZURE_DES_WRITES_PER_SECOND = 0.155
+DEFAULT_AZURE_WRITES_PER_SECOND = 5.0
 
 
-def _writes_pace(env: Mapping[str, str]) -> float | None:
-    raw = _get(env, "AZURE_WRITES_PER_SECOND")
+def _pace(env: Mapping[str, str], name: str, default: float) -> float | None:
+    raw = _get(env, name)
     if raw is not None and raw.lower() == "off":
         return None
-    value = _positive_float(env, "AZURE_WRITES_PER_SECOND")
-    return DEFAULT_AZURE_WRITES_PER_SECOND if value is None else value
+    value = _positive_float(env, name)
+    return default if value is None else value
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -258,8 +264,10 @@ class WorkerSettings:
     metrics_port: int | None = None
     max_concurrent_activities: int = 100
     max_concurrent_workflow_tasks: int = 100
-    # Server-side pace of the Azure-writes task queue (all workers together); None: unlimited
-    # (AZURE_WRITES_PER_SECOND=off). See DEFAULT_AZURE_WRITES_PER_SECOND for the default's sources.
+    # Server-side paces of the DES-writes and Azure-writes task queues (all workers together);
+    # None: unlimited (AZURE_DES_WRITES_PER_SECOND=off, AZURE_WRITES_PER_SECOND=off). See
+    # DEFAULT_AZURE_DES_WRITES_PER_SECOND for the defaults' sources.
+    azure_des_writes_per_second: float | None = DEFAULT_AZURE_DES_WRITES_PER_SECOND
     azure_writes_per_second: float | None = DEFAULT_AZURE_WRITES_PER_SECOND
     # Workflows kept in memory between tasks; an evicted one is replayed from history when it wakes
     # (about 70 events: milliseconds). Sized for the active onboardings, not the parked ones: at
@@ -291,7 +299,12 @@ class WorkerSettings:
             max_concurrent_workflow_tasks=(
                 _positive_int(env, "MAX_CONCURRENT_WORKFLOW_TASKS", 100) or 100
             ),
-            azure_writes_per_second=_writes_pace(env),
+            azure_des_writes_per_second=_pace(
+                env, "AZURE_DES_WRITES_PER_SECOND", DEFAULT_AZURE_DES_WRITES_PER_SECOND
+            ),
+            azure_writes_per_second=_pace(
+                env, "AZURE_WRITES_PER_SECOND", DEFAULT_AZURE_WRITES_PER_SECOND
+            ),
             max_cached_workflows=_positive_int(env, "MAX_CACHED_WORKFLOWS", 500) or 500,
             workflow_sandbox=_choice(env, "WORKFLOW_SANDBOX", ("on", "off"), "on") == "on",
         )

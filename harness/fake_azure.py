@@ -103,6 +103,8 @@ class FakeAzure:
     encryption_set_in_use: bool = False
     disk_encryption_type: str | None = None
     calls: list[tuple[ActivityName, Any]] = field(default_factory=list)
+    # The task queue each recorded call ran on (activity.info().task_queue), in call order.
+    queues: list[tuple[ActivityName, str]] = field(default_factory=list)
     cancelled: list[ActivityName] = field(default_factory=list)
     notifications: list[CustomerNotification] = field(default_factory=list)
     # The worker's policy, and vault host -> tenant (unlisted: the customer's own tenant).
@@ -122,6 +124,7 @@ class FakeAzure:
 
     async def _enter(self, name: ActivityName, arg: Any) -> None:
         self.calls.append((name, arg))
+        self.queues.append((name, activity.info().task_queue))
         if self.errors.get(name):
             raise self.errors[name].pop(0)
         if name in self.down:

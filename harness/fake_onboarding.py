@@ -23,7 +23,7 @@ from harness.polling import assert_eventually
 from models import Stage, search_attributes, workflow_id_for
 from workflows import WORKFLOWS, CmkOnboardingWorkflow
 from workflows.sandbox import sandboxed_runner
-from workflows.task_queues import azure_writes_task_queue
+from workflows.task_queues import azure_writes_task_queue, des_writes_task_queue
 
 CUSTOMER_TENANT = "11111111-2222-3333-4444-555555555555"
 ISV_TENANT = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"
@@ -126,7 +126,13 @@ async def running(
             workflow_runner=sandboxed_runner(),  # the production sandbox, as worker.py runs it
             **heartbeats,
         ),
-        # The Azure writes run on their own queue, as in worker.py.
+        # The DES writes and the other Azure writes run on their own queues, as in worker.py.
+        Worker(
+            env.client,
+            task_queue=des_writes_task_queue(task_queue),
+            activities=fake.activities(),
+            **heartbeats,
+        ),
         Worker(
             env.client,
             task_queue=azure_writes_task_queue(task_queue),

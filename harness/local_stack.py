@@ -26,7 +26,7 @@ from typing import IO
 
 from temporalio.client import Client
 
-from config.settings import DEFAULT_AZURE_WRITES_PER_SECOND
+from config.settings import DEFAULT_AZURE_DES_WRITES_PER_SECOND, DEFAULT_AZURE_WRITES_PER_SECOND
 from emulator.control import EmulatorControl, IsvTenant
 from emulator.runner import RunningEmulator, start_emulator
 from models import search_attributes
@@ -270,8 +270,12 @@ class WorkerProcess:
 
 
 def scaled_writes_pace(time_scale: float) -> dict[str, str]:
-    """The worker's AZURE_WRITES_PER_SECOND for an emulator running `time_scale` times faster."""
-    return {"AZURE_WRITES_PER_SECOND": f"{DEFAULT_AZURE_WRITES_PER_SECOND * time_scale:g}"}
+    """The worker's paces (DES queue, writes queue) for an emulator running `time_scale` times
+    faster."""
+    return {
+        "AZURE_DES_WRITES_PER_SECOND": f"{DEFAULT_AZURE_DES_WRITES_PER_SECOND * time_scale:g}",
+        "AZURE_WRITES_PER_SECOND": f"{DEFAULT_AZURE_WRITES_PER_SECOND * time_scale:g}",
+    }
 
 
 async def scale_azure_time(control: EmulatorControl, time_scale: float) -> dict[str, str]:

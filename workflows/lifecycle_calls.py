@@ -34,7 +34,7 @@ with workflow.unsafe.imports_passed_through():
         ProbeResult,
         ProbeSpec,
     )
-    from workflows.task_queues import azure_writes_task_queue
+    from workflows.task_queues import azure_writes_task_queue, des_writes_task_queue
 
 _NEVER_RETRY = [
     ErrorType.INVALID_REQUEST,
@@ -73,6 +73,11 @@ _WAIT = ActivityCancellationType.WAIT_CANCELLATION_COMPLETED
 
 def _writes_queue() -> str:
     return azure_writes_task_queue(workflow.info().task_queue)
+
+
+def _des_writes_queue() -> str:
+    """DES updates count against DiskRP's DES limit: the queue paced at it."""
+    return des_writes_task_queue(workflow.info().task_queue)
 
 
 async def read_encryption_set(encryption_set_id: str) -> EncryptionSetHealth:
@@ -116,7 +121,7 @@ async def put_encryption_set(spec: EncryptionSetSpec) -> EncryptionSetRef:
     return await workflow.execute_activity_method(
         EncryptionActivities.create_encryption_set,
         spec,
-        task_queue=_writes_queue(),
+        task_queue=_des_writes_queue(),
         start_to_close_timeout=WRITE_TIMEOUT,
         heartbeat_timeout=HEARTBEAT,
         retry_policy=WRITE_RETRY,

@@ -42,14 +42,15 @@ COMPENSATION_WINDOW = timedelta(hours=24)
 # Feature registration is polled by activity retries, which history does not record.
 FEATURE_POLL_INTERVAL = timedelta(seconds=30)
 
-QueueChoice = Literal["workflow", "azure-writes"]
+QueueChoice = Literal["workflow", "azure-writes", "des-writes"]
 
 
 @dataclass(frozen=True)
 class CallProfile:
     """Timeouts, retries, cancellation and task queue of one kind of activity call.
 
-    `queue="azure-writes"`: the paced queue of per-onboarding ARM writes (workflows/task_queues.py).
+    `queue="azure-writes"`: the paced queue of per-onboarding ARM writes; `queue="des-writes"`: the
+    queue paced at DiskRP's DES limit, for DES create/update only (workflows/task_queues.py).
     """
 
     start_to_close: timedelta
@@ -94,6 +95,8 @@ PACED_LONG_RUNNING_WRITE = CallProfile(
     ),
     queue="azure-writes",
 )
+# The DES create: the same call, on the queue paced at DiskRP's DES create/update limit.
+PACED_DES_WRITE = dataclasses.replace(PACED_LONG_RUNNING_WRITE, queue="des-writes")
 
 # Idempotent deletes of compensation and of the test disk.
 CLEANUP = CallProfile(

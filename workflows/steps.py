@@ -29,7 +29,7 @@ from models import (
 )
 from workflows import options
 from workflows.options import CallProfile
-from workflows.task_queues import azure_writes_task_queue
+from workflows.task_queues import paced_queue
 
 # Only the method references are used here (their names and types); the worker registers the
 # bound methods. Passed through: the workflow sandbox must not re-import the Azure SDKs.
@@ -54,12 +54,7 @@ async def run(
     return await workflow.execute_activity_method(
         activity,
         arg,
-        # None keeps the workflow's own queue, exactly as the recorded histories scheduled it.
-        task_queue=(
-            azure_writes_task_queue(workflow.info().task_queue)
-            if profile.queue == "azure-writes"
-            else None
-        ),
+        task_queue=paced_queue(profile.queue),
         start_to_close_timeout=profile.start_to_close,
         schedule_to_close_timeout=profile.schedule_to_close,
         heartbeat_timeout=profile.heartbeat,
@@ -147,7 +142,7 @@ async def create_encryption_set(spec: EncryptionSetSpec, attempt: int) -> Encryp
     return await run(
         EncryptionActivities.create_encryption_set,
         spec,
-        options.PACED_LONG_RUNNING_WRITE,
+        options.PACED_DES_WRITE,
         f"Create disk encryption set {spec.name} (attempt {attempt})",
     )
 

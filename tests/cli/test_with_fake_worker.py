@@ -25,7 +25,7 @@ from payload_codec.codec import data_converter
 from tests.cli.requests import as_flags, request_fields
 from tests.cli.starter_process import CliRun, run_starter
 from workflows import WORKFLOWS
-from workflows.task_queues import azure_writes_task_queue
+from workflows.task_queues import azure_writes_task_queue, des_writes_task_queue
 
 KEY_URL = "https://contosokv.vault.azure.net/keys/disk-key/0123456789abcdef0123456789abcdef"
 
@@ -74,7 +74,13 @@ async def fake_stack(cli_server: DevServer) -> AsyncIterator[FakeStack]:
             activities=fake.activities(),
             **heartbeats,
         ),
-        # worker.py serves the Azure-writes queue too; so must this stand-in.
+        # worker.py serves the DES-writes and Azure-writes queues too; so must this stand-in.
+        Worker(
+            client,
+            task_queue=des_writes_task_queue(task_queue),
+            activities=fake.activities(),
+            **heartbeats,
+        ),
         Worker(
             client,
             task_queue=azure_writes_task_queue(task_queue),

@@ -43,7 +43,9 @@ async def test_two_hundred_concurrent_onboardings_with_faults_all_complete(
     stack = reliability_stack
     control = stack.emulator.control
     fleet = await mixed_fleet(control, stack.isv, ONBOARDINGS - ISOLATED, ISOLATED)
-    stack.start_workers(WORKERS, extra={"AZURE_WRITES_PER_SECOND": "off"})
+    stack.start_workers(
+        WORKERS, extra={"AZURE_WRITES_PER_SECOND": "off", "AZURE_DES_WRITES_PER_SECOND": "off"}
+    )
     before = await control.snapshot()
     await control.reset_requests()
     await control.set_faults(azure_fault_mix(), seed=SEED)

@@ -8,6 +8,7 @@ import pytest
 from temporalio.service import TLSConfig
 
 from config.settings import (
+    DEFAULT_AZURE_DES_WRITES_PER_SECOND,
     DEFAULT_AZURE_WRITES_PER_SECOND,
     AzureSettings,
     SettingsError,
@@ -122,30 +123,41 @@ def test_worker_settings_parse_numbers_and_choices() -> None:
     assert settings.notifier_webhook_url == "https://hooks.example.com/cmk"
 
 
-@pytest.mark.parametrize(
-    ("raw", "expected"),
-    [
-        (None, DEFAULT_AZURE_WRITES_PER_SECOND),
-        (" ", DEFAULT_AZURE_WRITES_PER_SECOND),
-        ("off", None),
-        ("0.33", 0.33),
-        ("2", 2.0),
-    ],
-)
-def test_azure_writes_per_second_is_a_positive_rate_or_unlimited(
-    raw: str | None, expected: float | None
+PACES = [
+    (
+        "AZURE_DES_WRITES_PER_SECOND",
+        "azure_des_writes_per_second",
+        DEFAULT_AZURE_DES_WRITES_PER_SECOND,
+    ),
+    ("AZURE_WRITES_PER_SECOND", "azure_writes_per_second", DEFAULT_AZURE_WRITES_PER_SECOND),
+]
+
+
+@pytest.mark.parametrize(("name", "attribute", "default"), PACES)
+@pytest.mark.parametrize("raw", [None, " ", "off", "0.33", "2"])
+def test_write_paces_are_a_positive_rate_or_unlimited(
+    name: str, attribute: str, default: float, raw: str | None
 ) -> None:
-    """AZURE_WRITES_PER_SECOND paces the Azure-writes queue; unset or blank: under DiskRP's DES
-    limit (289 per 30 minutes); `off`: no limit."""
-    env = {} if raw is None else {"AZURE_WRITES_PER_SECOND": raw}
-    assert WorkerSettings.from_env(env).azure_writes_per_second == expected
+    """AZURE_DES_WRITES_PER_SECOND paces the DES-writes queue, AZURE_WRITES_PER_SECOND the
+    Azure-writes queue; unset or blank: the default from Azure's limits; `off`: no limit."""
+    fixed: dict[str | None, float | None] = {None: default, " ": default, "off": None}
+    expected = fixed[raw] if raw in fixed else float(str(raw))
+    env = {} if raw is None else {name: raw}
+    assert getattr(WorkerSettings.from_env(env), attribute) == expected
 
 
+def test_default_paces_keep_des_under_diskrp_and_writes_under_arm() -> None:
+    """DES creates under DiskRP's 289 per 30 minutes; other writes under half of ARM's 10/s."""
+    assert 0.95 * 289 / 1800 <= DEFAULT_AZURE_DES_WRITES_PER_SECOND < 289 / 1800
+    assert DEFAULT_AZURE_WRITES_PER_SECOND <= 10 / 2
+
+
+@pytest.mark.parametrize("name", [name for name, _, _ in PACES])
 @pytest.mark.parametrize("raw", ["0", "-1", "fast", "inf", "nan"])
-def test_azure_writes_per_second_rejects_what_is_not_a_rate(raw: str) -> None:
+def test_write_paces_reject_what_is_not_a_rate(name: str, raw: str) -> None:
     """Zero, negative, infinite or non-numeric rates name the variable and how to fix it."""
-    with pytest.raises(SettingsError, match="AZURE_WRITES_PER_SECOND"):
-        WorkerSettings.from_env({"AZURE_WRITES_PER_SECOND": raw})
+    with pytest.raises(SettingsError, match=name):
+        WorkerSettings.from_env({name: raw})
 
 
 def test_workflow_cache_and_sandbox_settings() -> None:

@@ -32,7 +32,7 @@ from models.lifecycle import (
 from models.watch_settings import WatchSettings
 from tests.workflows.fake_lifecycle import KEY_URL, NEW_KEY_URL, FakeKeyChain, deployment
 from workflows import WORKFLOWS, CmkKeyHealthWatchWorkflow
-from workflows.task_queues import azure_writes_task_queue
+from workflows.task_queues import azure_writes_task_queue, des_writes_task_queue
 
 # Real seconds: the test server's env.sleep turned out unreliable across tests (h2 errors,
 # timeouts) while a watch waits on a timer, so the checks here run on short real intervals.
@@ -73,6 +73,11 @@ async def watching(
         Worker(
             env.client,
             task_queue=azure_writes_task_queue(task_queue),
+            activities=chain.activities(),
+        ),
+        Worker(
+            env.client,
+            task_queue=des_writes_task_queue(task_queue),
             activities=chain.activities(),
         ),
     ):

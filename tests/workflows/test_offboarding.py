@@ -15,7 +15,7 @@ from models.lifecycle import OffboardInput, WatchInput, watch_workflow_id
 from tests.workflows.fake_lifecycle import RG, FakeKeyChain, deployment
 from workflows import WORKFLOWS, CmkKeyHealthWatchWorkflow, CmkOffboardingWorkflow
 from workflows.offboarding import ENCRYPTION_SET_IN_USE
-from workflows.task_queues import azure_writes_task_queue
+from workflows.task_queues import azure_writes_task_queue, des_writes_task_queue
 
 
 async def offboard(env: WorkflowEnvironment, chain: FakeKeyChain, *, with_watch: bool) -> object:
@@ -27,6 +27,11 @@ async def offboard(env: WorkflowEnvironment, chain: FakeKeyChain, *, with_watch:
         Worker(
             env.client,
             task_queue=azure_writes_task_queue(task_queue),
+            activities=chain.activities(),
+        ),
+        Worker(
+            env.client,
+            task_queue=des_writes_task_queue(task_queue),
             activities=chain.activities(),
         ),
     ):
