@@ -163,6 +163,10 @@ class WatchInput(Strict):
     deployment: Deployment
     settings: WatchSettings = WatchSettings()
     carried: WatchStatus | None = None
+    # When the onboarding's own verification (DES read back + test disk) proved the key. Set by
+    # the onboarding: the watch counts it as its first check and probe, so its first Azure call
+    # comes one check_interval later. None (a watch started by hand): check and probe at once.
+    verified_at: datetime | None = None
 
 
 class LifecycleNotification(Strict):

@@ -53,7 +53,7 @@ async def start_key_health_watch(deployment: Deployment, settings: WatchSettings
     try:
         await workflow.start_child_workflow(
             CmkKeyHealthWatchWorkflow.run,
-            WatchInput(deployment=deployment, settings=settings),
+            WatchInput(deployment=deployment, settings=settings, verified_at=workflow.now()),
             id=watch_workflow_id(deployment.onboarding_workflow_id),
             parent_close_policy=ParentClosePolicy.ABANDON,
             # A re-onboarding (after an offboarding) gets a fresh watch.

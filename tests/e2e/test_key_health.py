@@ -35,7 +35,11 @@ async def _wait_health(stack: Stack, workflow_id: str, health: str, code: str | 
     last: dict[str, Any] = {}
 
     async def reached() -> bool:
-        last.update(await _health(stack, workflow_id))
+        shown = await cli(stack, "health", "-w", workflow_id, "--json")
+        if shown.code != 0:
+            last["error"] = shown.stderr
+            return False
+        last.update(json.loads(shown.stdout))
         codes = [f["code"] for f in last["findings"]]
         return last["health"] == health and (code is None or code in codes)
 
