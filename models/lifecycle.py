@@ -35,6 +35,15 @@ def offboarding_workflow_id(onboarding_workflow_id: str) -> str:
     return "cmk-offboarding-" + onboarding_workflow_id.removeprefix(_ONBOARDING_PREFIX)
 
 
+def acting_for(workflow_id: str) -> str:
+    """The onboarding a watch or an offboarding acts for (its resources carry that id as their
+    owner tag); any other workflow id is returned unchanged."""
+    for prefix in ("cmk-key-health-", "cmk-offboarding-"):
+        if workflow_id.startswith(prefix):
+            return _ONBOARDING_PREFIX + workflow_id.removeprefix(prefix)
+    return workflow_id
+
+
 class LifecycleActivity(StrEnum):
     """Activities added for the lifecycle; the onboarding's own names are models.ActivityName."""
 

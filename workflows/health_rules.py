@@ -211,9 +211,7 @@ def role_removed_in(findings: list[Finding]) -> bool:
 def vault_gone_instead(findings: list[Finding]) -> list[Finding]:
     """The vault itself no longer answers: KEY_VAULT_GONE replaces KEY_ROLE_REMOVED."""
     role_removed = CAUSES["RoleRemoved"].code
-    replaced = [
-        _finding("VaultGone", None) if f.code == role_removed else f for f in findings
-    ]
+    replaced = [_finding("VaultGone", None) if f.code == role_removed else f for f in findings]
     return merge(replaced)
 
 

@@ -73,6 +73,7 @@ class FakeKeyChain:
     in_use_deletes: int = 0
     rejected_keys: set[str] = field(default_factory=set)
     vault_gone: bool = False
+    foreign_owner: bool = False
     calls: list[tuple[str, Any]] = field(default_factory=list)
     notifications: list[LifecycleNotification] = field(default_factory=list)
 
@@ -171,6 +172,8 @@ class FakeKeyChain:
     @activity.defn(name=ActivityName.DELETE_ENCRYPTION_SET)
     async def delete_encryption_set(self, ref: ResourceRef) -> bool:
         self.calls.append(("delete_des", ref.id))
+        if self.foreign_owner:
+            return False  # the real activity keeps a set tagged for another onboarding
         if self.in_use_deletes > 0:
             self.in_use_deletes -= 1
             return False

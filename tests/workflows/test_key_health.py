@@ -27,6 +27,8 @@ from models.lifecycle import (
     KeyChangeRequest,
     WatchInput,
     WatchStatus,
+    acting_for,
+    offboarding_workflow_id,
     watch_workflow_id,
 )
 from models.watch_settings import WatchSettings
@@ -143,9 +145,7 @@ async def test_watch_started_by_the_onboarding_waits_one_interval_before_azure(
 ) -> None:
     """The onboarding's verification counts as the first check and probe: healthy at once, no
     Azure call until check_interval has passed, and the next probe only after probe_interval."""
-    async with watching(
-        env, verified_at=datetime.now(UTC), check_interval=3 * SECOND
-    ) as watch:
+    async with watching(env, verified_at=datetime.now(UTC), check_interval=3 * SECOND) as watch:
         status = await assert_eventually(watch.status)
         assert status.health == Health.HEALTHY and status.checks == 0
         assert await watch.health_attribute() == "healthy"
@@ -312,3 +312,11 @@ async def test_stop_signal_ends_the_watch(env: WorkflowEnvironment) -> None:
         await watch.handle.signal(CmkKeyHealthWatchWorkflow.stop, "offboarded")
         result = await watch.handle.result()
         assert result.stopped_reason == "offboarded"
+
+
+def test_watch_and_offboarding_act_for_their_onboarding() -> None:
+    """Their activities check the DES's owner tag against the onboarding's id, not their own."""
+    onboarding = "cmk-onboarding-11111111-2222-3333-4444-555555555555-des-a"
+    assert acting_for(watch_workflow_id(onboarding)) == onboarding
+    assert acting_for(offboarding_workflow_id(onboarding)) == onboarding
+    assert acting_for(onboarding) == onboarding
