@@ -14,7 +14,8 @@ with workflow.unsafe.imports_passed_through():
     from workflows import plan
     from workflows.key_health import CmkKeyHealthWatchWorkflow
 
-# Onboardings that completed before this patch have no watch; `starter.py health-watch` adds one.
+# Onboardings that completed before this patch have no watch (no command starts one later yet);
+# `starter.py offboard` reads their deployment from the onboarding's own result instead.
 PATCH_START_KEY_HEALTH_WATCH = "start-key-health-watch"
 
 

@@ -175,8 +175,9 @@ async def test_probe_only_fault_is_found_and_kept_until_a_probe_passes(
     """A fault only a disk create shows (rotation off): named by the probe, kept while reads
     look clean, cleared by the next probe (unhealthy_probe_interval) once fixed."""
     chain = FakeKeyChain(deployment(f"des-{uuid.uuid4().hex[:12]}"), probe_cause=cause)
-    settings = {"check_interval": SECOND, "unhealthy_probe_interval": 4 * SECOND}
-    async with watching(env, chain, **settings) as watch:
+    async with watching(
+        env, chain, check_interval=SECOND, unhealthy_probe_interval=4 * SECOND
+    ) as watch:
         status = await watch.after_check(1)
         assert status.health == Health.BROKEN
         assert [(f.code, f.owner) for f in status.findings] == [(code, owner)]
