@@ -123,7 +123,8 @@ def test_jsonl_rows_keep_their_line_numbers(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        ("", "holds no rows"),
+        ("", "needs a header row"),
+        ("customer_tenant_id,region\n", "holds no rows"),
         ("customer_tenant_id,,region\n1,2,3\n", "needs a header row"),
         ("region,region\neastus,eastus\n", "repeats a column"),
     ],
