@@ -33,6 +33,7 @@ from models import (
     TestDiskRef,
     TestDiskSpec,
 )
+from models.lifecycle import acting_for
 
 DES_TYPE = "Microsoft.Compute/diskEncryptionSets"
 DISK_TYPE = "Microsoft.Compute/disks"
@@ -226,8 +227,9 @@ class EncryptionActivities:
 
 
 def _owner() -> str:
-    """The calling workflow's id: what this onboarding's resources are tagged with."""
-    return activity.info().workflow_id or ""
+    """The onboarding the caller acts for: what its resources are tagged with (the key-health
+    watch's key change and the offboarding act for their onboarding)."""
+    return acting_for(activity.info().workflow_id or "")
 
 
 def _owner_of(resource: Any) -> str | None:

@@ -32,6 +32,13 @@ from models.lifecycle import (
     ProbeSpec,
 )
 
+# Entra codes embedded in DiskRP's message name the broken link more precisely than the wrapping
+# code (KeyVaultAccessForbidden carries both "no consent" and "no federated credential"), so they
+# are read before the code, as activities/errors.py does for the onboarding.
+_CAUSE_BY_ENTRA_CODE = (
+    (re.compile(r"AADSTS(700016|7000229)\b"), "ConsentRevoked"),
+    (re.compile(r"AADSTS70021\b"), "FederatedCredentialDeleted"),
+)
 # Canonical causes (the keys of workflows/health_rules.CAUSES), from Azure's error codes ...
 _CAUSE_BY_CODE = {
     "applicationnotfoundincustomertenant": "ConsentRevoked",
@@ -45,8 +52,6 @@ _CAUSE_BY_CODE = {
 }
 # ... and, because real Azure often wraps the cause in a generic code, from its message.
 _CAUSE_BY_MESSAGE = (
-    (re.compile(r"AADSTS700016"), "ConsentRevoked"),
-    (re.compile(r"AADSTS70021"), "FederatedCredentialDeleted"),
     (re.compile(r"(?i)unable to access key vault"), "RoleRemoved"),
     (re.compile(r"(?i)key .*is disabled"), "KeyDisabled"),
     (re.compile(r"(?i)key .*(has )?expired"), "KeyExpired"),
@@ -57,6 +62,9 @@ _MAX_MESSAGE = 600
 
 def cause_of(code: str, message: str) -> str | None:
     """The canonical cause an Azure error code or message names, or None when unknown."""
+    for pattern, entra_cause in _CAUSE_BY_ENTRA_CODE:
+        if pattern.search(message):
+            return entra_cause
     cause = _CAUSE_BY_CODE.get(code.lower())
     if cause is not None:
         return cause

@@ -16,6 +16,7 @@ from rich.console import Console
 from temporalio.client import WorkflowExecutionStatus
 from temporalio.service import RPCError, RPCStatusCode
 
+from cli import campaign_view
 from cli.doctor import doctor
 from cli.errors import EXIT_CODES_HELP, CliError, ExitCode, exit_code_for
 from cli.request_input import build_request
@@ -162,9 +163,31 @@ def start(
     disk_sku: Annotated[str | None, typer.Option(help="Disk SKU (default Premium_LRS).")] = None,
     encryption_type: Annotated[str | None, typer.Option(help="DES encryption type.")] = None,
     key_url: Annotated[str | None, typer.Option(help="Customer key URL, if already known.")] = None,
+    from_csv: Annotated[
+        Path | None,
+        typer.Option(
+            help="Campaign: a CSV file, one onboarding per row (header: request field names)."
+        ),
+    ] = None,
+    from_jsonl: Annotated[
+        Path | None,
+        typer.Option(help="Campaign: a JSON Lines file, one request object per line."),
+    ] = None,
+    rate: Annotated[
+        float, typer.Option(help="Campaign: starts per second at most.")
+    ] = campaign_view.DEFAULT_RATE,
+    skip_invalid: Annotated[
+        bool,
+        typer.Option(help="Campaign: start the valid rows even if others are invalid."),
+    ] = False,
     as_json: JsonFlag = False,
 ) -> None:
-    """Start an onboarding (or attach to the running one for the same customer and DES)."""
+    """Start an onboarding (or attach to the running one for the same customer and DES).
+
+    With --from-csv or --from-jsonl: validate every row first (invalid rows: exit 2, nothing
+    started), then start them at most --rate per second; running or completed onboardings are
+    reported, not started again.
+    """
     flags = {
         "customer_tenant_id": customer_tenant_id,
         "customer_name": customer_name,
@@ -178,6 +201,9 @@ def start(
         "key_url": key_url,
     }
     target = target_of(ctx)
+    if from_csv is not None or from_jsonl is not None:
+        _start_campaign(target, from_csv, from_jsonl, flags, from_json, rate, skip_invalid, as_json)
+        return
 
     async def work() -> operations.StartOutcome:
         request = build_request(from_json, flags)
@@ -198,6 +224,48 @@ def start(
             f"(run {outcome.run_id}); nothing new was started",
             soft_wrap=True,
         )
+
+
+def _start_campaign(
+    target: TemporalTarget,
+    from_csv: Path | None,
+    from_jsonl: Path | None,
+    flags: dict[str, Any],
+    from_json: Path | None,
+    rate: float,
+    skip_invalid: bool,
+    as_json: bool,
+) -> None:
+    def refuse(message: str) -> None:
+        err.print(f"error: {message}", markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(ExitCode.BAD_INPUT)
+
+    if from_csv is not None and from_jsonl is not None:
+        refuse("--from-csv and --from-jsonl: give one campaign file")
+    mixed = [f"--{n.replace('_', '-')}" for n, v in flags.items() if v is not None]
+    if from_json is not None:
+        mixed.insert(0, "--from-json")
+    if mixed:
+        refuse(f"{', '.join(mixed)}: not allowed with a campaign file; put them in its rows")
+    path, kind = (from_csv, "csv") if from_csv is not None else (from_jsonl, "jsonl")
+    assert path is not None
+
+    async def work() -> tuple[dict[str, Any], ExitCode]:
+        return await campaign_view.start_campaign(
+            target,
+            path,
+            kind,  # type: ignore[arg-type]
+            rate=rate,
+            skip_invalid=skip_invalid,
+            as_json=as_json,
+            out=out,
+            err=err,
+        )
+
+    result, code = run(work)
+    if as_json:
+        print_json(result)
+    raise typer.Exit(code)
 
 
 @app.command(epilog=EXIT_CODES_HELP)

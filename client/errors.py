@@ -5,6 +5,7 @@ OnboardingClientError
 ├── TemporalUnreachable    no Temporal frontend answered at the address
 ├── WorkflowNotFound       no such workflow (or namespace)
 └── OperationRejected      Temporal or the workflow refused the call, or nobody answered
+    └── AlreadyCompleted   a start for a customer and encryption set already onboarded
 """
 
 from __future__ import annotations
@@ -27,4 +28,8 @@ class WorkflowNotFound(OnboardingClientError):
 
 
 class OperationRejected(OnboardingClientError):
+    pass
+
+
+class AlreadyCompleted(OperationRejected):
     pass

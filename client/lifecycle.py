@@ -17,9 +17,16 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 
 from client.connection import TemporalTarget, existing_workflow, rpc_failure
-from client.errors import InvalidClientInput, OperationRejected
+from client.errors import InvalidClientInput, OperationRejected, WorkflowNotFound
 from client.operations import WORKER_ANSWER_TIMEOUT
-from models import WORKFLOW_TYPE, Stage, key_url_problem, search_attributes
+from models import (
+    WORKFLOW_TYPE,
+    OnboardingResult,
+    Stage,
+    key_url_problem,
+    parse_request,
+    search_attributes,
+)
 from models.lifecycle import (
     OFFBOARDING_WORKFLOW_TYPE,
     QUERY_HEALTH,
@@ -97,9 +104,75 @@ async def deployment_of(client: Client, target: TemporalTarget, onboarding_id: s
         ) from None
 
 
+async def deployment_from_onboarding(
+    client: Client, target: TemporalTarget, onboarding_id: str
+) -> Deployment:
+    """What a completed onboarding left, from its request (the run's input) and its
+    OnboardingResult: for onboardings that completed before the watch existed (or without one)."""
+    handle, description = await existing_workflow(client, target, onboarding_id)
+    if description.status != WorkflowExecutionStatus.COMPLETED:
+        state = description.status.name.lower() if description.status else "unknown"
+        raise OperationRejected(
+            f"onboarding '{onboarding_id}' is {state}: only a completed onboarding can be "
+            "offboarded (cancel a running one instead: it removes what it created)"
+        )
+    try:
+        result = await client.get_workflow_handle(
+            onboarding_id, result_type=OnboardingResult
+        ).result()
+        raw: Any = None
+        async for event in handle.fetch_history_events():
+            started = event.workflow_execution_started_event_attributes
+            [raw] = await client.data_converter.decode(started.input.payloads, [dict])
+            break
+    except RPCError as error:
+        raise rpc_failure(error, target, onboarding_id) from None
+    request = parse_request(raw)
+    resources = result.resources
+    missing = [
+        name
+        for name in ("encryption_set_id", "identity_id", "app_id", "key_url")
+        if getattr(resources, name) is None
+    ]
+    if missing:
+        raise OperationRejected(
+            f"onboarding '{onboarding_id}' recorded no {', '.join(missing)}; nothing to offboard"
+        )
+    assert resources.encryption_set_id and resources.identity_id and resources.app_id
+    isolated = request.policy.identity_mode == "isolated"
+    return Deployment(
+        onboarding_workflow_id=onboarding_id,
+        customer_tenant_id=request.customer_tenant_id,
+        customer_name=request.customer_name,
+        subscription_id=request.subscription_id,
+        resource_group=request.resource_group,
+        region=request.region,
+        des_name=request.des_name,
+        encryption_set_id=resources.encryption_set_id,
+        identity_id=resources.identity_id,
+        federated_client_id=resources.app_id,
+        app_object_id=resources.app_object_id if isolated else None,
+        key_url=resources.key_url or "",
+        encryption_type=request.encryption_type,
+        rotation_to_latest_key_version_enabled=request.rotation_to_latest_key_version_enabled,
+        disk_sku=request.disk_sku,
+        test_disk_size_gb=request.test_disk_size_gb,
+        identity_mode=request.policy.identity_mode,
+        policy=request.policy,
+    )
+
+
 async def offboard(client: Client, target: TemporalTarget, onboarding_id: str) -> OffboardResult:
-    """Start (or attach to) the offboarding and wait for it; refusals become OperationRejected."""
-    deployment = await deployment_of(client, target, onboarding_id)
+    """Start (or attach to) the offboarding and wait for it; refusals become OperationRejected.
+
+    The deployment comes from the key-health watch (it knows a changed key); an onboarding
+    without one (completed before the watch existed, or with the watch disabled) falls back to
+    its own request and result.
+    """
+    try:
+        deployment = await deployment_of(client, target, onboarding_id)
+    except (WorkflowNotFound, OperationRejected):
+        deployment = await deployment_from_onboarding(client, target, onboarding_id)
     try:
         handle = await client.start_workflow(
             OFFBOARDING_WORKFLOW_TYPE,

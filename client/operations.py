@@ -25,7 +25,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from client.connection import TemporalTarget, existing_workflow, rpc_failure
-from client.errors import InvalidClientInput, OperationRejected
+from client.errors import AlreadyCompleted, InvalidClientInput, OperationRejected
 from models import (
     QUERY_STATUS,
     SIGNAL_CUSTOMER_SETUP_COMPLETE,
@@ -89,7 +89,7 @@ async def start_onboarding(
             static_summary=_static_summary(request),
         )
     except WorkflowAlreadyStartedError:
-        raise OperationRejected(
+        raise AlreadyCompleted(
             f"workflow '{workflow_id}' already completed for this customer and encryption set; "
             f"see `starter.py status --workflow-id {workflow_id}`"
         ) from None

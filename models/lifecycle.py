@@ -35,6 +35,15 @@ def offboarding_workflow_id(onboarding_workflow_id: str) -> str:
     return "cmk-offboarding-" + onboarding_workflow_id.removeprefix(_ONBOARDING_PREFIX)
 
 
+def acting_for(workflow_id: str) -> str:
+    """The onboarding a watch or an offboarding acts for (its resources carry that id as their
+    owner tag); any other workflow id is returned unchanged."""
+    for prefix in ("cmk-key-health-", "cmk-offboarding-"):
+        if workflow_id.startswith(prefix):
+            return _ONBOARDING_PREFIX + workflow_id.removeprefix(prefix)
+    return workflow_id
+
+
 class LifecycleActivity(StrEnum):
     """Activities added for the lifecycle; the onboarding's own names are models.ActivityName."""
 
@@ -163,6 +172,10 @@ class WatchInput(Strict):
     deployment: Deployment
     settings: WatchSettings = WatchSettings()
     carried: WatchStatus | None = None
+    # When the onboarding's own verification (DES read back + test disk) proved the key. Set by
+    # the onboarding: the watch counts it as its first check and probe, so its first Azure call
+    # comes one check_interval later. None (a watch started by hand): check and probe at once.
+    verified_at: datetime | None = None
 
 
 class LifecycleNotification(Strict):

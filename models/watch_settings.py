@@ -13,7 +13,7 @@ from models.base import Strict
 class WatchSettings(Strict):
     """How often the watch reads the encryption set and proves the key with a test disk."""
 
-    # Off: the onboarding starts no watch (`starter.py health-watch` can still start one later).
+    # Off: the onboarding starts no watch (offboarding then reads the onboarding's result).
     enabled: bool = True
     check_interval: Annotated[timedelta, Field(ge=timedelta(seconds=1), le=timedelta(days=7))] = (
         timedelta(hours=1)

@@ -202,6 +202,19 @@ def probe_findings(probe: ProbeResult) -> list[Finding]:
     return [_finding(probe.cause, probe.message)]
 
 
+def role_removed_in(findings: list[Finding]) -> bool:
+    """DiskRP says "cannot access the vault" both when the role is gone and when the vault is:
+    only asking the vault tells them apart (see vault_gone_instead)."""
+    return any(f.code == CAUSES["RoleRemoved"].code for f in findings)
+
+
+def vault_gone_instead(findings: list[Finding]) -> list[Finding]:
+    """The vault itself no longer answers: KEY_VAULT_GONE replaces KEY_ROLE_REMOVED."""
+    role_removed = CAUSES["RoleRemoved"].code
+    replaced = [_finding("VaultGone", None) if f.code == role_removed else f for f in findings]
+    return merge(replaced)
+
+
 def merge(*groups: list[Finding]) -> list[Finding]:
     """One finding per code, the first seen (the read's wording before the probe's)."""
     seen: dict[str, Finding] = {}

@@ -44,6 +44,10 @@ with workflow.unsafe.imports_passed_through():
     from workflows.failures import customer_issue
     from workflows.plan import onboarding_tags, verification_problems
 
+# Watches before this patch reported a deleted vault as KEY_ROLE_REMOVED (DiskRP's message is
+# the same); with it, a "cannot access the vault" finding asks the vault whether it still exists.
+PATCH_VAULT_GONE_CHECK = "key-health-vault-gone-check"
+
 _HEALTH_DISK_SUFFIX = "-health"
 _DISK_NAME_MAX = 80
 _KEPT_KEY_CHANGES = 20
@@ -107,6 +111,14 @@ class CmkKeyHealthWatchWorkflow:
             onboarding_workflow_id=watch.deployment.onboarding_workflow_id,
             key_url=watch.deployment.key_url,
         )
+        # The onboarding just read the DES back and created a test disk with it: that was this
+        # watch's first check and probe (the first read still sets the modification baseline).
+        self._verified_by_onboarding = watch.carried is None and watch.verified_at is not None
+        if self._verified_by_onboarding and watch.verified_at is not None:
+            verified = watch.verified_at
+            self._status.health, self._status.healthy_since = Health.HEALTHY, verified
+            self._status.last_check_at = self._status.last_probe_at = verified
+            self._status.last_probe_ok = True
         self._checks_this_run = 0
         self._check_requested = False
         self._probe_requested = False
@@ -188,12 +200,15 @@ class CmkKeyHealthWatchWorkflow:
     @workflow.run
     async def run(self, watch: WatchInput) -> WatchStatus:
         self._upsert_identity_attributes()
+        check = not self._verified_by_onboarding
         while True:
             if self._queued_change is not None:
                 await self._run_key_change(self._queued_change)
                 self._queued_change = None
                 self._check_requested = True
-            await self._check()
+            if check or self._check_requested:
+                await self._check()
+            check = True
             if self._stop_reason is not None:
                 break
             if self._checks_this_run >= self._settings.checks_per_run or (
@@ -281,6 +296,12 @@ class CmkKeyHealthWatchWorkflow:
         elif read.found and not findings and was_unhealthy:
             # The last probe failed and it is too soon for another: a read cannot clear that.
             findings = [f for f in status.findings if f.code in health_rules.KEY_CHAIN_CODES]
+        if health_rules.role_removed_in(findings) and workflow.patched(PATCH_VAULT_GONE_CHECK):
+            exists = await lifecycle_calls.vault_exists(
+                status.key_url or deployment.key_url, deployment.customer_tenant_id
+            )
+            if exists is False:
+                findings = health_rules.vault_gone_instead(findings)
         status.checks += 1
         self._checks_this_run += 1
         status.last_check_at = workflow.now()
@@ -418,12 +439,14 @@ class CmkKeyHealthWatchWorkflow:
 
     def _upsert_identity_attributes(self) -> None:
         deployment = self._deployment
-        workflow.upsert_search_attributes(
-            [
-                search_attributes.CUSTOMER_TENANT_ID.value_set(deployment.customer_tenant_id),
-                search_attributes.CUSTOMER_NAME.value_set(deployment.customer_name),
-            ]
-        )
+        updates = [
+            search_attributes.CUSTOMER_TENANT_ID.value_set(deployment.customer_tenant_id),
+            search_attributes.CUSTOMER_NAME.value_set(deployment.customer_name),
+        ]
+        if self._verified_by_onboarding:
+            updates.append(HEALTH.value_set(Health.HEALTHY.value))
+            workflow.set_current_details(self._details())
+        workflow.upsert_search_attributes(updates)
 
     def _details(self) -> str:
         status = self._status

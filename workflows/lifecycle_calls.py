@@ -19,11 +19,13 @@ with workflow.unsafe.imports_passed_through():
     from activities.graph_apps import GraphActivities
     from activities.identity import ManagedIdentityActivities
     from activities.key_health import KeyHealthActivities
+    from activities.key_vault_tenant import KeyVaultTenantActivities
     from activities.lifecycle_notify import LifecycleNotifierActivities
     from models import (
         EncryptionSetRef,
         EncryptionSetSpec,
         ErrorType,
+        KeyVaultTenantCheck,
         ResourceRef,
         TestDiskRef,
         TestDiskSpec,
@@ -34,6 +36,7 @@ with workflow.unsafe.imports_passed_through():
         ProbeResult,
         ProbeSpec,
     )
+    from workflows.failures import customer_issue
     from workflows.task_queues import azure_writes_task_queue, des_writes_task_queue
 
 _NEVER_RETRY = [
@@ -103,6 +106,27 @@ async def probe_key(spec: ProbeSpec) -> ProbeResult:
         cancellation_type=_WAIT,
         summary=f"Prove the key: create and delete disk {spec.disk_name}",
     )
+
+
+async def vault_exists(key_url: str, customer_tenant_id: str) -> bool | None:
+    """Whether the key's vault still answers (Key Vault's unauthenticated challenge, no token,
+    no ARM call); None when that cannot be told right now."""
+    try:
+        await workflow.execute_activity_method(
+            KeyVaultTenantActivities.check_key_vault_tenant,
+            KeyVaultTenantCheck(key_url=key_url, customer_tenant_id=customer_tenant_id),
+            start_to_close_timeout=READ_TIMEOUT,
+            retry_policy=READ_RETRY,
+            cancellation_type=_WAIT,
+            summary="Ask the key's vault whether it still exists",
+        )
+    except ActivityError as error:
+        issue = customer_issue(error)
+        if issue is not None and issue.code == "KeyVaultNotFound":
+            return False
+        workflow.logger.warning("Vault existence check failed: %s", error.cause or error)
+        return None if issue is None else True
+    return True
 
 
 async def list_encryption_set_users(encryption_set_id: str) -> list[str]:

@@ -26,6 +26,9 @@ with workflow.unsafe.imports_passed_through():
     from workflows.key_health import health_disk_name
 
 ENCRYPTION_SET_IN_USE = "EncryptionSetInUse"
+ENCRYPTION_SET_NOT_OURS = "EncryptionSetNotOwned"
+# Runs before this patch took "not deleted and no users" for "already gone" without a read.
+PATCH_CONFIRM_DELETION = "offboarding-confirms-deletion"
 # Our own test disks may exist for a moment (a probe the stopping watch had in flight).
 _OWN_DISK_WAIT = timedelta(seconds=30)
 _OWN_DISK_ROUNDS = 20
@@ -71,6 +74,19 @@ class CmkOffboardingWorkflow:
             raise ApplicationError(
                 f"encryption set {des_id} kept refusing deletion; run `starter.py offboard` again",
                 type=ENCRYPTION_SET_IN_USE,
+                non_retryable=True,
+            )
+        # "Not deleted, no users" is also what a set tagged for another onboarding gives.
+        if (
+            not deleted
+            and workflow.patched(PATCH_CONFIRM_DELETION)
+            and (await lifecycle_calls.read_encryption_set(des_id)).found
+        ):
+            raise ApplicationError(
+                f"encryption set {des_id} was not deleted: its cmk-onboarding tag names "
+                f"another onboarding than {deployment.onboarding_workflow_id}; delete or "
+                "re-tag it by hand if it is really this customer's",
+                type=ENCRYPTION_SET_NOT_OURS,
                 non_retryable=True,
             )
         kept_shared: list[str] = []

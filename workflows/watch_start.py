@@ -14,7 +14,8 @@ with workflow.unsafe.imports_passed_through():
     from workflows import plan
     from workflows.key_health import CmkKeyHealthWatchWorkflow
 
-# Onboardings that completed before this patch have no watch; `starter.py health-watch` adds one.
+# Onboardings that completed before this patch have no watch (no command starts one later yet);
+# `starter.py offboard` reads their deployment from the onboarding's own result instead.
 PATCH_START_KEY_HEALTH_WATCH = "start-key-health-watch"
 
 
@@ -53,7 +54,7 @@ async def start_key_health_watch(deployment: Deployment, settings: WatchSettings
     try:
         await workflow.start_child_workflow(
             CmkKeyHealthWatchWorkflow.run,
-            WatchInput(deployment=deployment, settings=settings),
+            WatchInput(deployment=deployment, settings=settings, verified_at=workflow.now()),
             id=watch_workflow_id(deployment.onboarding_workflow_id),
             parent_close_policy=ParentClosePolicy.ABANDON,
             # A re-onboarding (after an offboarding) gets a fresh watch.

@@ -13,6 +13,8 @@ from models import (
     CustomerSetupIssue,
     EncryptionSetRef,
     EncryptionSetSpec,
+    KeyVaultTenant,
+    KeyVaultTenantCheck,
     ResourceRef,
     TestDiskRef,
     TestDiskSpec,
@@ -58,7 +60,8 @@ def deployment(des_name: str, *, isolated: bool = False, **overrides: Any) -> De
 @dataclass
 class FakeKeyChain:
     """The DES and the key behind it. Set `rotation_cause` (the DES read shows it) or
-    `probe_cause` (only a disk create shows it); `rejected_keys` refuse a DES update."""
+    `probe_cause` (only a disk create shows it); `rejected_keys` refuse a DES update;
+    `vault_gone`: the key's vault no longer answers Key Vault's challenge."""
 
     deployment: Deployment
     found: bool = True
@@ -69,6 +72,8 @@ class FakeKeyChain:
     users: list[str] = field(default_factory=list)
     in_use_deletes: int = 0
     rejected_keys: set[str] = field(default_factory=set)
+    vault_gone: bool = False
+    foreign_owner: bool = False
     calls: list[tuple[str, Any]] = field(default_factory=list)
     notifications: list[LifecycleNotification] = field(default_factory=list)
 
@@ -111,6 +116,17 @@ class FakeKeyChain:
         if cause:
             return ProbeResult(ok=False, cause=cause, message=f"{cause} (fake probe)")
         return ProbeResult(ok=True)
+
+    @activity.defn(name=ActivityName.CHECK_KEY_VAULT_TENANT)
+    async def check_key_vault_tenant(self, check: KeyVaultTenantCheck) -> KeyVaultTenant:
+        self.calls.append(("vault", check.key_url))
+        if self.vault_gone:
+            raise customer_error(
+                CustomerSetupIssue(
+                    code="KeyVaultNotFound", message="No Key Vault answers (fake)", fix="-"
+                )
+            )
+        return KeyVaultTenant(tenant_id=check.customer_tenant_id)
 
     @activity.defn(name=LifecycleActivity.LIST_ENCRYPTION_SET_USERS)
     async def list_encryption_set_users(self, ref: ResourceRef) -> list[str]:
@@ -156,6 +172,8 @@ class FakeKeyChain:
     @activity.defn(name=ActivityName.DELETE_ENCRYPTION_SET)
     async def delete_encryption_set(self, ref: ResourceRef) -> bool:
         self.calls.append(("delete_des", ref.id))
+        if self.foreign_owner:
+            return False  # the real activity keeps a set tagged for another onboarding
         if self.in_use_deletes > 0:
             self.in_use_deletes -= 1
             return False
@@ -175,6 +193,7 @@ class FakeKeyChain:
             self.read_encryption_set_health,
             self.probe_key,
             self.list_encryption_set_users,
+            self.check_key_vault_tenant,
             self.notify_lifecycle,
             self.create_encryption_set,
             self.verify_encryption_set,

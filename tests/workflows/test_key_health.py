@@ -8,7 +8,7 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -27,6 +27,8 @@ from models.lifecycle import (
     KeyChangeRequest,
     WatchInput,
     WatchStatus,
+    acting_for,
+    offboarding_workflow_id,
     watch_workflow_id,
 )
 from models.watch_settings import WatchSettings
@@ -62,7 +64,11 @@ class Watch:
 
 @asynccontextmanager
 async def watching(
-    env: WorkflowEnvironment, chain: FakeKeyChain | None = None, **settings: Any
+    env: WorkflowEnvironment,
+    chain: FakeKeyChain | None = None,
+    *,
+    verified_at: datetime | None = None,
+    **settings: Any,
 ) -> AsyncIterator[Watch]:
     chain = chain or FakeKeyChain(deployment(f"des-{uuid.uuid4().hex[:12]}"))
     task_queue = f"tq-{uuid.uuid4()}"
@@ -83,11 +89,22 @@ async def watching(
     ):
         handle = await env.client.start_workflow(
             CmkKeyHealthWatchWorkflow.run,
-            WatchInput(deployment=chain.deployment, settings=WatchSettings(**settings)),
+            WatchInput(
+                deployment=chain.deployment,
+                settings=WatchSettings(**settings),
+                verified_at=verified_at,
+            ),
             id=watch_workflow_id(chain.deployment.onboarding_workflow_id),
             task_queue=task_queue,
         )
-        yield Watch(handle, chain)
+        # Queries and describe go to the latest run: the started handle is pinned to the first
+        # run, which a continue-as-new closes (a query to it then times out on the test server).
+        latest = env.client.get_workflow_handle_for(
+            CmkKeyHealthWatchWorkflow.run,
+            handle.id,
+            first_execution_run_id=handle.first_execution_run_id,
+        )
+        yield Watch(latest, chain)
         with contextlib.suppress(RPCError):  # already closed (stopped, or a failed assertion)
             await handle.terminate("test over")
 
@@ -128,6 +145,24 @@ async def test_fault_seen_in_rotation_error_is_broken_then_clears_after_a_confir
         assert [n.health for n in watch.chain.notifications][-2:] == [Health.HEALTHY] * 2
 
 
+async def test_watch_started_by_the_onboarding_waits_one_interval_before_azure(
+    env: WorkflowEnvironment,
+) -> None:
+    """The onboarding's verification counts as the first check and probe: healthy at once, no
+    Azure call until check_interval has passed, and the next probe only after probe_interval."""
+    # The test server's clock, not ours: earlier tests in the session skipped it ahead.
+    verified_at = await env.get_current_time()
+    async with watching(env, verified_at=verified_at, check_interval=3 * SECOND) as watch:
+        status = await assert_eventually(watch.status)
+        assert status.health == Health.HEALTHY and status.checks == 0
+        assert await watch.health_attribute() == "healthy"
+        assert watch.chain.names() == []
+        status = await watch.after_check(1)
+        assert status.health == Health.HEALTHY
+        assert watch.chain.names() == ["read"]
+        assert watch.chain.notifications == []
+
+
 @pytest.mark.parametrize(
     ("cause", "code", "owner"),
     [
@@ -147,8 +182,9 @@ async def test_probe_only_fault_is_found_and_kept_until_a_probe_passes(
     """A fault only a disk create shows (rotation off): named by the probe, kept while reads
     look clean, cleared by the next probe (unhealthy_probe_interval) once fixed."""
     chain = FakeKeyChain(deployment(f"des-{uuid.uuid4().hex[:12]}"), probe_cause=cause)
-    settings = {"check_interval": SECOND, "unhealthy_probe_interval": 4 * SECOND}
-    async with watching(env, chain, **settings) as watch:
+    async with watching(
+        env, chain, check_interval=SECOND, unhealthy_probe_interval=4 * SECOND
+    ) as watch:
         status = await watch.after_check(1)
         assert status.health == Health.BROKEN
         assert [(f.code, f.owner) for f in status.findings] == [(code, owner)]
@@ -162,6 +198,21 @@ async def test_probe_only_fault_is_found_and_kept_until_a_probe_passes(
 
         await assert_eventually(cleared, within=15)
         assert chain.names().count("probe") == 2
+
+
+async def test_deleted_vault_is_told_apart_from_a_removed_role(env: WorkflowEnvironment) -> None:
+    """DiskRP says "cannot access the vault" for both; the vault's own challenge tells them apart:
+    a vault that no longer answers is KEY_VAULT_GONE, one that answers is KEY_ROLE_REMOVED."""
+    async with watching(env, check_interval=SECOND) as watch:
+        first = await watch.after_check(1)
+        watch.chain.rotation_cause = "RoleRemoved"
+        status = await watch.after_check(first.checks + 1)
+        assert [f.code for f in status.findings] == ["KEY_ROLE_REMOVED"]
+        watch.chain.vault_gone = True
+        status = await watch.after_check(status.checks + 2)
+        assert [f.code for f in status.findings] == ["KEY_VAULT_GONE"]
+        assert "az keyvault recover" in status.findings[0].fix
+        assert "vault" in watch.chain.names()
 
 
 async def test_missing_and_changed_encryption_set(env: WorkflowEnvironment) -> None:
@@ -271,3 +322,11 @@ async def test_stop_signal_ends_the_watch(env: WorkflowEnvironment) -> None:
         await watch.handle.signal(CmkKeyHealthWatchWorkflow.stop, "offboarded")
         result = await watch.handle.result()
         assert result.stopped_reason == "offboarded"
+
+
+def test_watch_and_offboarding_act_for_their_onboarding() -> None:
+    """Their activities check the DES's owner tag against the onboarding's id, not their own."""
+    onboarding = "cmk-onboarding-11111111-2222-3333-4444-555555555555-des-a"
+    assert acting_for(watch_workflow_id(onboarding)) == onboarding
+    assert acting_for(offboarding_workflow_id(onboarding)) == onboarding
+    assert acting_for(onboarding) == onboarding

@@ -14,7 +14,7 @@ from temporalio.worker import Worker
 from models.lifecycle import OffboardInput, WatchInput, watch_workflow_id
 from tests.workflows.fake_lifecycle import RG, FakeKeyChain, deployment
 from workflows import WORKFLOWS, CmkKeyHealthWatchWorkflow, CmkOffboardingWorkflow
-from workflows.offboarding import ENCRYPTION_SET_IN_USE
+from workflows.offboarding import ENCRYPTION_SET_IN_USE, ENCRYPTION_SET_NOT_OURS
 from workflows.task_queues import azure_writes_task_queue, des_writes_task_queue
 
 
@@ -97,3 +97,17 @@ async def test_isolated_mode_deletes_the_customer_identity_chain_and_is_idempote
     }
     again = await offboard(env, chain, with_watch=False)
     assert again.watch_stopped is False  # type: ignore[attr-defined]
+
+
+async def test_a_set_kept_as_not_ours_fails_instead_of_passing_as_gone(
+    env: WorkflowEnvironment,
+) -> None:
+    """Delete keeps a set tagged for another onboarding; the offboarding reads it back and fails
+    naming the tag instead of reporting success."""
+    chain = FakeKeyChain(deployment(f"des-{uuid.uuid4().hex[:8]}"))
+    chain.foreign_owner = True
+    with pytest.raises(WorkflowFailureError) as failed:
+        await offboard(env, chain, with_watch=False)
+    cause = failed.value.cause
+    assert isinstance(cause, ApplicationError) and cause.type == ENCRYPTION_SET_NOT_OURS
+    assert "cmk-onboarding tag" in cause.message
