@@ -477,8 +477,11 @@ class CmkOnboardingWorkflow:
         self._refresh_details()
 
     def _refresh_details(self) -> None:
-        interval = self._request.reminder_interval if self._request else None
-        workflow.set_current_details(current_details(self._status, reminder_interval=interval))
+        request = self._request
+        interval = request.reminder_interval if request else None
+        workflow.set_current_details(
+            current_details(self._status, reminder_interval=interval, request=request)
+        )
 
     async def _notify(self, kind: NotificationKind, **extra: Any) -> None:
         """Best effort: the status query and UI still show everything if a channel is down."""
