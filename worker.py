@@ -147,7 +147,11 @@ async def run(settings: WorkerSettings, setup_links: LinkIssuer | None = None) -
     try:
         async with AzureClients(settings.azure) as clients:
             activities = build_activities(
-                clients, notifier, policy=policy_from_env(os.environ), setup_links=setup_links
+                clients,
+                notifier,
+                policy=policy_from_env(os.environ),
+                setup_links=setup_links,
+                temporal=client,
             )
             workers = build_workers(client, settings, activities)
             await _run_until_signalled(workers, settings, stop)
