@@ -7,17 +7,25 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import os
 import signal
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import structlog
 from temporalio.client import Client
-from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
+from temporalio.runtime import (
+    LogForwardingConfig,
+    LoggingConfig,
+    PrometheusConfig,
+    Runtime,
+    TelemetryConfig,
+    TelemetryFilter,
+)
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from activities import LogNotifier, Notifier, WebhookNotifier, build_activities
@@ -37,6 +45,9 @@ EXIT_BAD_SETTINGS = 2
 EXIT_TEMPORAL_UNREACHABLE = 3
 # In-flight activities get this long to finish after SIGTERM before they are cancelled.
 GRACEFUL_SHUTDOWN = timedelta(seconds=10)
+# Waits between connection attempts: doubling from the first to the cap.
+CONNECT_FIRST_DELAY = 1.0
+CONNECT_MAX_DELAY = 30.0
 # The code a workflow replays with: its build id changes whenever any of these changes.
 BUILD_ID_PACKAGES = ("workflows", "models", "activities")
 
@@ -50,30 +61,100 @@ def build_notifier(settings: WorkerSettings) -> Notifier:
     return LogNotifier()
 
 
-def build_runtime(settings: WorkerSettings) -> Runtime | None:
-    """A runtime exporting Temporal SDK metrics on METRICS_PORT, or None for the default."""
-    if settings.metrics_port is None:
-        return None
-    metrics = PrometheusConfig(bind_address=f"0.0.0.0:{settings.metrics_port}")
-    return Runtime(telemetry=TelemetryConfig(metrics=metrics))
+def build_runtime(settings: WorkerSettings) -> Runtime:
+    """The SDK runtime: its Rust core logs go to the `temporalio.core` logger (so structlog
+    renders them like every other line), and metrics are exported on METRICS_PORT when set."""
+    logs = LoggingConfig(
+        filter=TelemetryFilter(core_level="WARN", other_level="ERROR"),
+        forwarding=LogForwardingConfig(logger=logging.getLogger("temporalio.core")),
+    )
+    metrics = (
+        None
+        if settings.metrics_port is None
+        else PrometheusConfig(bind_address=f"0.0.0.0:{settings.metrics_port}")
+    )
+    return Runtime(telemetry=TelemetryConfig(logging=logs, metrics=metrics))
+
+
+def connect_delays(
+    first: float = CONNECT_FIRST_DELAY, cap: float = CONNECT_MAX_DELAY
+) -> Iterator[float]:
+    """1, 2, 4, ... seconds, then the cap forever."""
+    delay = first
+    while True:
+        yield min(delay, cap)
+        delay *= 2
+
+
+async def connect_until_stopped(
+    settings: WorkerSettings, runtime: Runtime, stop: asyncio.Event
+) -> Client | None:
+    """A client once Temporal answers; None if `stop` is set first or the attempts run out.
+
+    A worker started before its server (compose, a rolling restart) waits for it instead of
+    exiting; SIGTERM still stops it at once.
+    """
+    temporal = settings.temporal
+    delays = connect_delays()
+    attempt = 0
+    while True:
+        attempt += 1
+        connecting = asyncio.create_task(connect_temporal(temporal, runtime=runtime))
+        stopping = asyncio.create_task(stop.wait())
+        await asyncio.wait({connecting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        stopping.cancel()
+        if stop.is_set():
+            connecting.cancel()
+            return None
+        try:
+            return connecting.result()
+        except RuntimeError as error:
+            if settings.connect_attempts is not None and attempt >= settings.connect_attempts:
+                log.error(
+                    "temporal unreachable",
+                    address=temporal.address,
+                    attempt=attempt,
+                    error=str(error),
+                )
+                return None
+            delay = next(delays)
+            log.warning(
+                "temporal unreachable, retrying",
+                address=temporal.address,
+                attempt=attempt,
+                next_delay_s=delay,
+                error=str(error),
+            )
+        try:
+            await asyncio.wait_for(stop.wait(), delay)
+            return None
+        except TimeoutError:
+            pass
 
 
 async def run(settings: WorkerSettings, setup_links: LinkIssuer | None = None) -> int:
-    temporal = settings.temporal
-    runtime = build_runtime(settings)
-    try:
-        client = await connect_temporal(temporal, **({"runtime": runtime} if runtime else {}))
-    except RuntimeError as error:
-        log.error("temporal unreachable", address=temporal.address, error=str(error))
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    client = await connect_until_stopped(settings, build_runtime(settings), stop)
+    if client is None:
+        if stop.is_set():
+            log.info("worker stopped before connecting", address=settings.temporal.address)
+            return 0
         return EXIT_TEMPORAL_UNREACHABLE
     notifier = build_notifier(settings)
     try:
         async with AzureClients(settings.azure) as clients:
             activities = build_activities(
-                clients, notifier, policy=policy_from_env(os.environ), setup_links=setup_links
+                clients,
+                notifier,
+                policy=policy_from_env(os.environ),
+                setup_links=setup_links,
+                temporal=client,
             )
             workers = build_workers(client, settings, activities)
-            await _run_until_signalled(workers, settings)
+            await _run_until_signalled(workers, settings, stop)
     finally:
         await notifier.aclose()
     return 0
@@ -139,11 +220,9 @@ def code_build_id() -> str:
     return f"cmk-{digest.hexdigest()[:16]}"
 
 
-async def _run_until_signalled(workers: list[Worker], settings: WorkerSettings) -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
+async def _run_until_signalled(
+    workers: list[Worker], settings: WorkerSettings, stop: asyncio.Event
+) -> None:
     running = [asyncio.create_task(worker.run()) for worker in workers]
     task_queue = settings.temporal.task_queue
     log.info(

@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from temporalio.client import Client
+
 from activities.azure_clients import AzureClients
 from activities.encryption import EncryptionActivities
 from activities.features import FeatureActivities
@@ -25,6 +27,7 @@ from activities.notify import (
     WebhookNotifier,
 )
 from activities.policy import PolicyActivities
+from activities.run_history import RunHistoryActivities
 from models import DEFAULT_POLICY, Policy
 
 
@@ -35,8 +38,10 @@ def build_activities(
     poll_seconds: float | None = None,
     policy: Policy = DEFAULT_POLICY,
     setup_links: SetupLinks | None = None,
+    temporal: Client | None = None,
 ) -> list[Callable[..., Any]]:
-    """Every activity as a bound method, each registered under its models.ActivityName."""
+    """Every activity as a bound method, each registered under its models.ActivityName;
+    `temporal` (the worker's client) serves the activity that reads earlier runs."""
     features = FeatureActivities(clients.features, clients.resources)
     graph = GraphActivities(clients.graph)
     identity = ManagedIdentityActivities(clients.msi)
@@ -77,6 +82,7 @@ def build_activities(
         key_health.probe_key,
         key_health.list_encryption_set_users,
         lifecycle_notify.notify_lifecycle,
+        *([RunHistoryActivities(temporal).earlier_completed_run] if temporal else []),
     ]
 
 
@@ -92,6 +98,7 @@ __all__ = [
     "Notifier",
     "NotifierActivities",
     "PolicyActivities",
+    "RunHistoryActivities",
     "SetupLinks",
     "WebhookNotifier",
     "build_activities",

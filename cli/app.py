@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -76,10 +77,19 @@ WorkflowIdOption = Annotated[
 JsonFlag = Annotated[bool, typer.Option("--json", help="Machine-readable JSON on stdout.")]
 
 
+async def _stopped_by_sigterm(work: Callable[[], Awaitable[T]]) -> T:
+    """`work`, cancelled by SIGTERM as asyncio.run cancels it on Ctrl+C, so its cleanup (the
+    demo's exit stack stopping its child processes) runs either way."""
+    main = asyncio.current_task()
+    assert main is not None
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, main.cancel)
+    return await work()
+
+
 def run(work: Callable[[], Awaitable[T]]) -> T:
     """Run one command's coroutine; a CliError becomes its message on stderr and its exit code."""
     try:
-        return asyncio.run(work())  # type: ignore[arg-type]
+        return asyncio.run(_stopped_by_sigterm(work))
     except CliError as error:
         err.print(f"error: {error}", markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(error.code) from None
@@ -99,6 +109,9 @@ def run(work: Callable[[], Awaitable[T]]) -> T:
     except KeyboardInterrupt:
         err.print("interrupted")
         raise typer.Exit(130) from None
+    except asyncio.CancelledError:
+        err.print("terminated")
+        raise typer.Exit(128 + signal.SIGTERM) from None
 
 
 def target_of(ctx: typer.Context) -> TemporalTarget:

@@ -41,7 +41,7 @@ from models import (
     search_attributes,
     workflow_id_for,
 )
-from models.text import escape_markdown
+from models.text import onboarding_summary
 
 # Without a worker a query or update waits for one; give up and say so instead of hanging.
 WORKER_ANSWER_TIMEOUT = timedelta(seconds=20)
@@ -56,10 +56,11 @@ class StartOutcome:
 
 
 def _static_summary(request: OnboardingRequest) -> str:
-    return (
-        f"Cross-tenant CMK onboarding of {escape_markdown(request.customer_name)} "
-        f"({request.customer_tenant_id}): "
-        f"disk encryption set {request.des_name} in {request.region}"
+    return onboarding_summary(
+        customer_name=request.customer_name,
+        customer_tenant_id=request.customer_tenant_id,
+        des_name=request.des_name,
+        region=request.region,
     )
 
 

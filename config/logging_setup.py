@@ -104,6 +104,9 @@ def _extra_from_record(
     for key, value in vars(record).items():
         if key in _RECORD_ATTRIBUTES or key.startswith("_") or key in event_dict:
             continue
+        # Forwarded Rust core records carry their raw form too; the message already has it.
+        if key == "temporal_log":
+            continue
         # temporalio nests its context in one dict per record ("temporal_workflow" etc).
         if isinstance(value, Mapping) and key.startswith("temporal_"):
             event_dict.update({k: v for k, v in value.items() if k not in event_dict})

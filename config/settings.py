@@ -279,6 +279,8 @@ class WorkerSettings:
     # is kept for the bench's side-by-side cost figures and as an escape hatch should a library
     # misbehave in it; the workflow and replay tests run sandboxed either way.
     workflow_sandbox: bool = True
+    # Connection attempts before worker.py gives up (exit 3); None: keep retrying until stopped.
+    connect_attempts: int | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> WorkerSettings:
@@ -307,4 +309,5 @@ class WorkerSettings:
             ),
             max_cached_workflows=_positive_int(env, "MAX_CACHED_WORKFLOWS", 500) or 500,
             workflow_sandbox=_choice(env, "WORKFLOW_SANDBOX", ("on", "off"), "on") == "on",
+            connect_attempts=_positive_int(env, "TEMPORAL_CONNECT_ATTEMPTS", None),
         )

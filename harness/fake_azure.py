@@ -278,6 +278,10 @@ class FakeAzure:
         await self._enter(ActivityName.NOTIFY_CUSTOMER, notification)
         self.notifications.append(notification)
 
+    @activity.defn(name=ActivityName.EARLIER_COMPLETED_RUN)
+    async def earlier_completed_run(self, workflow_id: str) -> str | None:
+        return None
+
     @activity.defn(name=ActivityName.LOAD_POLICY)
     async def load_policy(self) -> Policy:
         self.guard_calls.append((ActivityName.LOAD_POLICY, None))
@@ -300,6 +304,7 @@ class FakeAzure:
 
     def activities(self) -> list[Any]:
         return [
+            self.earlier_completed_run,
             self.load_policy,
             self.check_key_vault_tenant,
             self.get_feature,

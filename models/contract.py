@@ -44,12 +44,16 @@ class ErrorType(StrEnum):
     # AADSTS70021 right after the federated credential was written: retryable for a bounded window
     # (activities/errors.py FIC_PROPAGATION_ATTEMPTS), then an ISV-side rejection.
     FIC_PROPAGATING = "FederatedCredentialPropagating"
+    # A new run with the id of a completed onboarding (`temporal workflow start`, another reuse
+    # policy): refused before anything is sent or written.
+    ALREADY_COMPLETED = "OnboardingAlreadyCompleted"
 
 
 class ActivityName(StrEnum):
     """Registered activity names: the real activities and the test fakes both use these."""
 
     GET_FEATURE = "get_feature"
+    EARLIER_COMPLETED_RUN = "earlier_completed_run"
     REGISTER_FEATURE = "register_feature"
     WAIT_FEATURE_REGISTERED = "wait_feature_registered"
     ENSURE_FEATURE_REGISTERED = "ensure_feature_registered"

@@ -13,6 +13,7 @@ from workflows import options, steps
 with workflow.unsafe.imports_passed_through():
     from activities.key_vault_tenant import KeyVaultTenantActivities
     from activities.policy import PolicyActivities
+    from activities.run_history import RunHistoryActivities
 
 # Reads the worker's memory: no heartbeat, a short attempt. Not a local activity: its marker
 # before the feature patch's marker failed replay (core saw the later patch marker first).
@@ -30,6 +31,19 @@ async def load_policy() -> Policy:
         retry_policy=POLICY_READ.retry,
         cancellation_type=POLICY_READ.cancellation,
         summary="Load the worker's onboarding policy",
+    )
+
+
+async def earlier_completed_run(workflow_id: str) -> str | None:
+    """The run id of a completed run with this workflow's id, if one exists."""
+    return await workflow.execute_activity_method(
+        RunHistoryActivities.earlier_completed_run,
+        workflow_id,
+        start_to_close_timeout=POLICY_READ.start_to_close,
+        schedule_to_close_timeout=POLICY_READ.schedule_to_close,
+        retry_policy=POLICY_READ.retry,
+        cancellation_type=POLICY_READ.cancellation,
+        summary=f"Check that no earlier run of {workflow_id} completed",
     )
 
 

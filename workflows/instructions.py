@@ -17,7 +17,7 @@ from models import (
     Stage,
 )
 from models.reply_step import KEY_URL_FORMAT, REPLY_STEP
-from models.text import escape_markdown
+from models.text import escape_markdown, onboarding_summary
 from models.wording import deadline_words, every, moment_words
 
 ROLE_NAME = "Key Vault Crypto Service Encryption User"
@@ -176,10 +176,17 @@ _WAITING_FOR = {
 }
 
 
-def current_details(status: OnboardingStatus, *, reminder_interval: timedelta | None = None) -> str:
+def current_details(
+    status: OnboardingStatus,
+    *,
+    reminder_interval: timedelta | None = None,
+    request: OnboardingRequest | None = None,
+) -> str:
     """Markdown for the Temporal UI: stage, who we wait for, what to do next, last failure and
-    its fix."""
-    lines = [
+    its fix; first the one-line summary of `request`, which a run started without the CLI
+    (`temporal workflow start`) has nowhere else."""
+    lines = [] if request is None else [_summary(request)]
+    lines += [
         f"**Stage:** `{status.stage}`",
         f"**Customer:** {escape_markdown(status.customer_name)} (`{status.customer_tenant_id}`)",
         f"**Waiting for:** {_WAITING_FOR[status.waiting_for]}",
@@ -213,6 +220,15 @@ def current_details(status: OnboardingStatus, *, reminder_interval: timedelta | 
         lines.append("")
         lines.append(status.instructions.markdown)
     return "\n\n".join(lines)
+
+
+def _summary(request: OnboardingRequest) -> str:
+    return onboarding_summary(
+        customer_name=request.customer_name,
+        customer_tenant_id=request.customer_tenant_id,
+        des_name=request.des_name,
+        region=request.region,
+    )
 
 
 def _last_fix(status: OnboardingStatus) -> str | None:

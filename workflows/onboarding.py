@@ -74,6 +74,7 @@ PATCH_FIDELITY_CHECKS = "azure-fidelity-checks"
 # Workflows started before this patch failed on an unrecognized Azure rejection or a federated
 # credential that never matched; now the attempt goes back to waiting and the operator is flagged.
 PATCH_OPERATOR_ATTENTION = "operator-attention"
+PATCH_REFUSE_COMPLETED_ID = "refuse-id-of-completed-onboarding"
 # Signalled submissions kept in status; older ones are only counted.
 MAX_REJECTED_SUBMISSIONS = 20
 
@@ -223,6 +224,8 @@ class CmkOnboardingWorkflow:
             search_attributes.CUSTOMER_NAME.value_set(self._request.customer_name),
         ]
         self._refresh_details()
+        if workflow.patched(PATCH_REFUSE_COMPLETED_ID):
+            await self._refuse_if_completed_before()
         try:
             result = await self._onboard(self._request)
         except (asyncio.CancelledError, Exception) as error:
@@ -230,6 +233,20 @@ class CmkOnboardingWorkflow:
             raise  # _end_after_failure always raises; this satisfies the type checker
         await workflow.wait_condition(workflow.all_handlers_finished)
         return result
+
+    async def _refuse_if_completed_before(self) -> None:
+        """A new run with a completed onboarding's id (the CLI refuses to start one, `temporal
+        workflow start` may not) ends here, before any notification or Azure write."""
+        earlier = await guards.earlier_completed_run(self._workflow_id)
+        if earlier is None:
+            return
+        message = (
+            f"onboarding {self._workflow_id} already completed (run {earlier}); nothing was "
+            f"sent or changed: see `starter.py status -w {self._workflow_id}`"
+        )
+        self._status.last_failure = message
+        self._set_stage(Stage.FAILED, "nobody")
+        raise ApplicationError(message, type=ErrorType.ALREADY_COMPLETED, non_retryable=True)
 
     async def _onboard(self, request: OnboardingRequest) -> OnboardingResult:
         feature_state, provider_registration = await self._register_feature(request)
@@ -542,8 +559,11 @@ class CmkOnboardingWorkflow:
         self._refresh_details()
 
     def _refresh_details(self) -> None:
-        interval = self._request.reminder_interval if self._request else None
-        workflow.set_current_details(current_details(self._status, reminder_interval=interval))
+        request = self._request
+        interval = request.reminder_interval if request else None
+        workflow.set_current_details(
+            current_details(self._status, reminder_interval=interval, request=request)
+        )
 
     async def _notify(self, kind: NotificationKind, **extra: Any) -> None:
         """Best effort: the status query and UI still show everything if a channel is down."""

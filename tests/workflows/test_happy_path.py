@@ -43,8 +43,8 @@ async def test_happy_path_runs_every_step_in_order(env: WorkflowEnvironment) -> 
     assert resources.encryption_set_id in result.created
     assert resources.identity_id in result.reused
     assert {resources.app_object_id, resources.federated_credential_id} <= set(result.created)
-    # 80 before the worker-policy and vault-tenant guards (two activities, two patch markers).
-    assert events <= 90
+    # 80 before the worker-policy, vault-tenant and completed-id guards (activities, markers).
+    assert events <= 95
 
 
 async def test_feature_registration_polls_then_reregisters_provider(
@@ -65,8 +65,8 @@ async def test_feature_registration_polls_then_reregisters_provider(
     assert names.index(A.REGISTER_PROVIDER) < names.index(A.ENSURE_APPLICATION)
     assert not {A.GET_FEATURE, A.REGISTER_FEATURE, A.WAIT_FEATURE_REGISTERED} & set(names)
     assert result.feature_state == "Registered"
-    # 80 before the worker-policy and vault-tenant guards (two activities, two patch markers).
-    assert events <= 90
+    # 80 before the worker-policy, vault-tenant and completed-id guards (activities, markers).
+    assert events <= 95
 
 
 async def test_feature_unknown_to_the_subscription_is_not_required(

@@ -62,3 +62,20 @@ async def test_search_attributes_and_details_follow_the_stage(dev_env: WorkflowE
     assert "`awaiting-customer`" in details
     assert status.instructions.consent_url in details
     assert "az ad sp create" in details
+
+
+async def test_run_started_without_the_cli_shows_its_summary(dev_env: WorkflowEnvironment) -> None:
+    """A run started with no static summary (`temporal workflow start`, a raw client) has the
+    one-line summary as the first line of its current details."""
+    async with running(dev_env, customer_name="Contoso *Ltd*") as onboarding:
+        await onboarding.wait_for_stage(Stage.AWAITING_CUSTOMER)
+        handle = onboarding.handle
+        described = await handle.describe()
+        metadata = await handle.query("__temporal_workflow_metadata", result_type=WorkflowMetadata)
+        await handle.cancel()
+    des_name = onboarding.request["des_name"]
+    assert await described.static_summary() is None
+    assert metadata.current_details.splitlines()[0] == (
+        rf"Cross-tenant CMK onboarding of Contoso \*Ltd\* ({CUSTOMER_TENANT}): "
+        f"disk encryption set {des_name} in eastus"
+    )
