@@ -23,7 +23,8 @@ MINIMUM_READS: dict[str, int] = {
     "GET graph/applications": 1,
     "GET Microsoft.ManagedIdentity/userAssignedIdentities": 1,
     "GET graph/applications/federatedIdentityCredentials": 1,
-    "GET Microsoft.Compute/diskEncryptionSets": 2,
+    # Before the PUT (is it ours? README "Security"), the create's final state, verification.
+    "GET Microsoft.Compute/diskEncryptionSets": 3,
     "GET Microsoft.Compute/disks": 1,
 }
 # Once per ISV (tenant and subscription), shared by every onboarding after it.
