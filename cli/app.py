@@ -469,11 +469,12 @@ def list_command(
     target = target_of(ctx)
 
     async def work() -> list[dict[str, Any]]:
-        client = await connect(target)
-        if health is not None:
-            wanted_health = lifecycle.require_health(health)
-            return await lifecycle.list_watches(client, target, wanted_health, limit)
+        # Bad filters are bad input (exit 2) whether or not Temporal is up: check them first.
+        wanted_health = lifecycle.require_health(health)
         wanted = operations.require_stage(stage)
+        client = await connect(target)
+        if wanted_health is not None:
+            return await lifecycle.list_watches(client, target, wanted_health, limit)
         return await operations.list_onboardings(client, target, wanted, limit)
 
     async def count() -> dict[str, dict[str, int]]:
@@ -590,7 +591,7 @@ def change_key(
     workflow_id: WorkflowIdOption,
     key_url: Annotated[
         str,
-        typer.Option(help="New key: https://<vault>.vault.azure.net/keys/<name>[/<version>]."),
+        typer.Option(help="New key: https://<vault>.vault.azure.net/keys/<name>/<version>."),
     ],
     as_json: JsonFlag = False,
 ) -> None:

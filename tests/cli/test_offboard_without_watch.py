@@ -19,9 +19,9 @@ from tests.cli.requests import request_fields
 from tests.cli.starter_process import run_starter
 from tests.workflows.fake_lifecycle import FakeKeyChain, deployment
 from workflows import WORKFLOWS
-from workflows.task_queues import azure_writes_task_queue
+from workflows.task_queues import azure_writes_task_queue, des_writes_task_queue
 
-KEY_URL = "https://contosokv.vault.azure.net/keys/disk-key"
+KEY_URL = "https://contosokv.vault.azure.net/keys/disk-key/0123456789abcdef0123456789abcdef"
 
 
 @pytest.fixture
@@ -39,6 +39,7 @@ async def env(cli_server: DevServer) -> AsyncIterator[dict[str, str]]:
     async with (
         Worker(client, task_queue=task_queue, workflows=WORKFLOWS, activities=activities),
         Worker(client, task_queue=azure_writes_task_queue(task_queue), activities=activities),
+        Worker(client, task_queue=des_writes_task_queue(task_queue), activities=activities),
     ):
         yield {"TEMPORAL_ADDRESS": cli_server.address, "TEMPORAL_TASK_QUEUE": task_queue}
 

@@ -18,7 +18,7 @@ from harness.fake_onboarding import KEY_URL, make_request
 from harness.polling import assert_eventually
 from models import CustomerSetupComplete, ErrorType, Stage, workflow_id_for
 from workflows import WORKFLOWS, CmkOnboardingWorkflow
-from workflows.task_queues import azure_writes_task_queue
+from workflows.task_queues import azure_writes_task_queue, des_writes_task_queue
 
 
 async def test_second_run_of_a_completed_onboarding_fails_before_notifying(
@@ -39,6 +39,7 @@ async def test_second_run_of_a_completed_onboarding_fails_before_notifying(
         Worker(
             dev_env.client, task_queue=azure_writes_task_queue(task_queue), activities=activities
         ),
+        Worker(dev_env.client, task_queue=des_writes_task_queue(task_queue), activities=activities),
     ):
         first = await dev_env.client.start_workflow(
             CmkOnboardingWorkflow.run, request, id=workflow_id, task_queue=task_queue
