@@ -270,10 +270,10 @@ class WorkerSettings:
     azure_des_writes_per_second: float | None = DEFAULT_AZURE_DES_WRITES_PER_SECOND
     azure_writes_per_second: float | None = DEFAULT_AZURE_WRITES_PER_SECOND
     # Workflows kept in memory between tasks; an evicted one is replayed from history when it wakes
-    # (about 70 events: milliseconds). Sized for the active onboardings, not the parked ones: at
-    # 500, 1,000 parked onboardings hold the worker at 241 MB instead of 284 MB, and a burst of
-    # 1,000 at once ran as fast as with 1,000 (bench/RESULTS.md).
-    max_cached_workflows: int = 500
+    # (about 110 events: milliseconds). Sized for the active onboardings, not the parked ones. With
+    # the sandbox on, a cached workflow costs about 570 KB (195 KB off; bench/sandbox_cost.py, 500
+    # parked, side by side): 150 keeps 1,000 parked near the 250 MB target (bench/RESULTS.md).
+    max_cached_workflows: int = 150
     # On: the workflow sandbox (workflows/sandbox.py) catches non-deterministic code in production
     # too, where a workflow meets inputs and code paths the tests never took. WORKFLOW_SANDBOX=off
     # is kept for the bench's side-by-side cost figures and as an escape hatch should a library
@@ -307,7 +307,7 @@ class WorkerSettings:
             azure_writes_per_second=_pace(
                 env, "AZURE_WRITES_PER_SECOND", DEFAULT_AZURE_WRITES_PER_SECOND
             ),
-            max_cached_workflows=_positive_int(env, "MAX_CACHED_WORKFLOWS", 500) or 500,
+            max_cached_workflows=_positive_int(env, "MAX_CACHED_WORKFLOWS", 150) or 150,
             workflow_sandbox=_choice(env, "WORKFLOW_SANDBOX", ("on", "off"), "on") == "on",
             connect_attempts=_positive_int(env, "TEMPORAL_CONNECT_ATTEMPTS", None),
         )

@@ -164,7 +164,7 @@ def test_workflow_cache_and_sandbox_settings() -> None:
     """MAX_CACHED_WORKFLOWS and WORKFLOW_SANDBOX tune worker memory; the sandbox is on unless
     switched off explicitly."""
     default = WorkerSettings.from_env({})
-    assert (default.max_cached_workflows, default.workflow_sandbox) == (500, True)
+    assert (default.max_cached_workflows, default.workflow_sandbox) == (150, True)
     tuned = WorkerSettings.from_env({"MAX_CACHED_WORKFLOWS": "300", "WORKFLOW_SANDBOX": "OFF"})
     assert (tuned.max_cached_workflows, tuned.workflow_sandbox) == (300, False)
     with pytest.raises(SettingsError, match="WORKFLOW_SANDBOX"):
