@@ -19,8 +19,9 @@ from tests.cli.starter_process import run_starter
 # Its own dev server, worker.py and starter.py subprocesses.
 pytestmark = pytest.mark.slow
 
-# The dev server ignores the API key header; sending one proves the key travels with the
-# profile and lets the test check it never reaches a log.
+# The dev server ignores this header; sending it proves the profile's secret travels with the
+# profile and lets the test check it never reaches a log. (An API key itself would be refused
+# here: the dev server has no TLS, and an API key over plain gRPC is refused by design.)
 PROFILE_API_KEY = "profile-api-key-7f3c9a"
 
 
@@ -43,9 +44,10 @@ address = "127.0.0.1:1"
 [profile.local]
 address = "{server.address}"
 namespace = "default"
-api_key = "{PROFILE_API_KEY}"
 [profile.local.tls]
 disabled = true
+[profile.local.grpc_meta]
+x-profile-secret = "{PROFILE_API_KEY}"
 """
     )
     return {"TEMPORAL_CONFIG_FILE": str(config), "TEMPORAL_PROFILE": "local"}
