@@ -11,7 +11,7 @@ from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError
+from temporalio.exceptions import ActivityError, is_cancelled_exception
 from temporalio.workflow import ActivityCancellationType
 
 with workflow.unsafe.imports_passed_through():
@@ -241,6 +241,8 @@ async def notify(notification: LifecycleNotification) -> None:
             summary=f"Notify the {notification.audience}: {notification.kind}",
         )
     except ActivityError as error:
+        if is_cancelled_exception(error):
+            raise  # the workflow's own cancellation, not a channel failure: never swallow it
         workflow.logger.warning(
             "Notification %s to %s failed: %s",
             notification.kind,

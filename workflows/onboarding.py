@@ -75,6 +75,8 @@ PATCH_FIDELITY_CHECKS = "azure-fidelity-checks"
 # credential that never matched; now the attempt goes back to waiting and the operator is flagged.
 PATCH_OPERATOR_ATTENTION = "operator-attention"
 PATCH_REFUSE_COMPLETED_ID = "refuse-id-of-completed-onboarding"
+# Workflows started before this patch waited for an in-flight notification's cancellation.
+PATCH_NOTIFY_ABANDONED_ON_CANCEL = "notify-abandoned-on-cancel"
 # Signalled submissions kept in status; older ones are only counted.
 MAX_REJECTED_SUBMISSIONS = 20
 
@@ -582,8 +584,12 @@ class CmkOnboardingWorkflow:
             **extra,
         )
         try:
-            receipt = await steps.notify(notification)
+            receipt = await steps.notify(
+                notification, abandon_on_cancel=workflow.patched(PATCH_NOTIFY_ABANDONED_ON_CANCEL)
+            )
         except ActivityError as error:
+            if is_cancelled_exception(error):
+                raise  # the onboarding's own cancellation, not a channel failure: never swallow it
             cause = error.cause or error
             workflow.logger.warning("Customer notification %s failed: %s", kind, cause)
             return

@@ -149,4 +149,13 @@ NOTIFY = CallProfile(
         maximum_interval=timedelta(minutes=1),
         maximum_attempts=5,
     ),
+    # The webhook POST sends no heartbeat, so a cancel request never reaches it: waiting for one
+    # only held compensation back until the POST ended. Abandoning also issues no cancel command,
+    # whose race with the activity's completion hangs the time-skipping test server
+    # ("ACTIVITY_UNKNOWN for scheduledEventId=N", then no further workflow task).
+    cancellation=ActivityCancellationType.ABANDON,
+)
+# For workflows started before the onboarding's PATCH_NOTIFY_ABANDONED_ON_CANCEL.
+NOTIFY_WAITING_ON_CANCEL = dataclasses.replace(
+    NOTIFY, cancellation=ActivityCancellationType.WAIT_CANCELLATION_COMPLETED
 )

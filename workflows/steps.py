@@ -188,12 +188,14 @@ async def delete(name: ActivityName, resource_id: str, what: str) -> object:
     return await run(activity, ResourceRef(id=resource_id), profile, f"Delete {what}")
 
 
-async def notify(notification: CustomerNotification) -> NotificationReceipt | None:
+async def notify(
+    notification: CustomerNotification, *, abandon_on_cancel: bool = True
+) -> NotificationReceipt | None:
     """None from histories recorded before the activity returned a receipt (their null payload
     decodes to None whatever the annotation says)."""
     return await run(
         NotifierActivities.notify_customer,
         notification,
-        options.NOTIFY,
+        options.NOTIFY if abandon_on_cancel else options.NOTIFY_WAITING_ON_CANCEL,
         f"Notify {notification.customer_name}: {notification.kind}",
     )

@@ -14,8 +14,10 @@ from harness.fake_onboarding import add_search_attributes
 from harness.local_stack import dev_server_flags
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 async def env() -> AsyncIterator[WorkflowEnvironment]:
+    """One time-skipping server per module: a test that times out mid-wait leaves the server's
+    time-skipping lock in an unknown state, which must not stall every later module's timers."""
     server = shutil.which("temporal-test-server")
     assert server, "temporal-test-server is missing: run `uv sync`"
     environment = await WorkflowEnvironment.start_time_skipping(

@@ -132,6 +132,18 @@ async def test_encryption_set_in_use_is_kept_and_cancel_still_ends_cancelled(
     assert A.DELETE_ENCRYPTION_SET in fake.names()
 
 
+async def test_cancel_during_a_notification_is_not_swallowed_by_its_best_effort_handling(
+    env: WorkflowEnvironment,
+) -> None:
+    """A notification's failures are logged and ignored, but the onboarding's own cancellation
+    arriving while the webhook is in flight ends the onboarding, not the notification."""
+    fake = FakeAzure(blocked={A.NOTIFY_CUSTOMER})
+    async with running(env, fake) as onboarding:
+        await assert_eventually(_started(fake, A.NOTIFY_CUSTOMER))
+        await cancel_and_expect_cancelled(onboarding)
+    assert fake.notifications == []  # abandoned: the cancel did not wait for the webhook
+
+
 async def test_failed_cleanup_is_reported_in_the_failure(env: WorkflowEnvironment) -> None:
     """A compensation step that fails is named in the workflow failure; the others still run."""
     fake = FakeAzure()
