@@ -89,7 +89,8 @@ class Onboarding:
         async def parked() -> int:
             events = (await self.handle.fetch_history()).events
             last = EventType.Name(events[-1].event_type)
-            assert last == "EVENT_TYPE_TIMER_STARTED", f"last event is {last}"
+            tail = [EventType.Name(e.event_type)[11:] for e in events[-12:]]
+            assert last == "EVENT_TYPE_TIMER_STARTED", f"last event is {last}: {tail}"
             return len(events)
 
         return await assert_eventually(parked)

@@ -77,6 +77,9 @@ PATCH_OPERATOR_ATTENTION = "operator-attention"
 PATCH_REFUSE_COMPLETED_ID = "refuse-id-of-completed-onboarding"
 # Workflows started before this patch waited for an in-flight notification's cancellation.
 PATCH_NOTIFY_ABANDONED_ON_CANCEL = "notify-abandoned-on-cancel"
+# Workflows started before this patch refused a submission sent while the failure notice of the
+# previous attempt was still being delivered, though status already said "awaiting customer".
+PATCH_ACCEPT_DURING_FAILURE_NOTICE = "accept-submission-during-failure-notice"
 # Signalled submissions kept in status; older ones are only counted.
 MAX_REJECTED_SUBMISSIONS = 20
 
@@ -462,9 +465,16 @@ class CmkOnboardingWorkflow:
         workflow.logger.info("Customer setup attempt %d failed: %s", attempt.number, issue.code)
         if self._customer_attempts() >= request.max_customer_attempts:
             raise failures.attempts_exhausted(request, self._status.attempts)
+        self._back_to_waiting()
         self._set_stage(Stage.AWAITING_CUSTOMER, "customer")
         self._next_reminder_at = workflow.now() + request.reminder_interval
         await self._notify("attempt_failed", reason=issue.message, fix=issue.fix)
+
+    def _back_to_waiting(self) -> None:
+        """The attempt is over once status says so: a submission sent while its failure notice
+        is still being delivered is the next attempt, not a duplicate of this one."""
+        if workflow.patched(PATCH_ACCEPT_DURING_FAILURE_NOTICE):
+            self._processing = None
 
     def _customer_attempts(self) -> int:
         """Attempts that count against max_customer_attempts: not those the ISV side ended."""
@@ -501,6 +511,7 @@ class CmkOnboardingWorkflow:
         if self._customer_attempts() >= request.max_customer_attempts:
             raise failures.attempts_exhausted(request, self._status.attempts)
         self._unsent_attributes.append(search_attributes.NEEDS_OPERATOR.value_set(issue.code))
+        self._back_to_waiting()
         self._set_stage(Stage.AWAITING_CUSTOMER, "customer" if issue.customer_told else "isv")
         self._next_reminder_at = workflow.now() + request.reminder_interval
         if issue.customer_told:

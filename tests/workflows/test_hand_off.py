@@ -172,6 +172,29 @@ async def test_customer_failure_loops_back_then_completes(
     assert [s.key_url for s in fake.inputs(A.CREATE_ENCRYPTION_SET)] == [KEY_URL, FIXED_KEY_URL]
 
 
+async def test_key_sent_while_the_failure_notice_is_delivered_is_the_next_attempt(
+    env: WorkflowEnvironment,
+) -> None:
+    """Status says "awaiting customer" as soon as an attempt fails; a key sent while the failure
+    notice is still on its way starts the next attempt instead of being refused as a duplicate."""
+    fake = FakeAzure(blocked={A.NOTIFY_CUSTOMER})
+    fake.fail_with_customer_issues(A.CREATE_TEST_DISK, "key_disabled")
+    async with running(env, fake, key_url=KEY_URL) as onboarding:
+        await awaiting_after_failed_attempts(onboarding, 1)
+
+        async def notice_in_flight() -> None:
+            assert A.NOTIFY_CUSTOMER in fake.names()
+
+        await assert_eventually(notice_in_flight)
+        attempt = await onboarding.handle.execute_update(
+            SUBMIT, CustomerSetupComplete(key_url=FIXED_KEY_URL)
+        )
+        assert attempt.number == 2
+        fake.blocked.discard(A.NOTIFY_CUSTOMER)
+        result = await onboarding.handle.result()
+    assert result.attempts == 2 and result.resources.key_url == FIXED_KEY_URL
+
+
 @pytest.mark.parametrize(
     "activity", [A.CREATE_ENCRYPTION_SET, A.VERIFY_ENCRYPTION_SET, A.CREATE_TEST_DISK]
 )
