@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +18,7 @@ from client.errors import (
     TemporalUnreachable,
     WorkflowNotFound,
 )
+from config.secret_files import with_secret_files
 from config.settings import (
     DEFAULT_NAMESPACE,
     DEFAULT_TASK_QUEUE,
@@ -72,12 +74,18 @@ def resolve_target(
     )
 
 
-async def connect(target: TemporalTarget) -> Client:
-    """A client set up like the worker's: TLS / API key and payload codec from the environment."""
+def client_settings(env: Mapping[str, str]) -> TemporalSettings:
+    """The worker's Temporal settings from `env`, secrets included from their `<NAME>_FILE`
+    (TEMPORAL_API_KEY_FILE, PAYLOAD_CODEC_KEYS_FILE: compose and Kubernetes secrets)."""
     try:
-        settings = TemporalSettings.from_env(os.environ)
+        return TemporalSettings.from_env(with_secret_files(env))
     except (SettingsError, CodecConfigError) as error:
         raise InvalidClientInput(str(error)) from None
+
+
+async def connect(target: TemporalTarget) -> Client:
+    """A client set up like the worker's: TLS / API key and payload codec from the environment."""
+    settings = client_settings(os.environ)
     settings = dataclasses.replace(
         settings, address=target.address, namespace=target.namespace, task_queue=target.task_queue
     )

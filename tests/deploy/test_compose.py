@@ -126,15 +126,45 @@ def test_no_secret_values_in_the_file(compose: dict[str, Any]) -> None:
                 assert not literal, f"{name}.{key} holds a literal value"
 
 
+def test_no_service_gets_a_secret_as_an_environment_value(compose: dict[str, Any]) -> None:
+    """Every secret the code reads (config/secret_files.py) reaches every service only as a
+    `<NAME>_FILE` pointing into /run/secrets, from a compose secret the service mounts."""
+    from config.secret_files import SECRET_VARIABLES
+
+    for name, service in compose["services"].items():
+        env = _env(compose, name)
+        given = set(env) & set(SECRET_VARIABLES)
+        assert not given, f"{name} gets {sorted(given)} as environment values"
+        for variable in SECRET_VARIABLES:
+            path = env.get(f"{variable}_FILE")
+            if path is None or path.startswith("${"):
+                continue
+            secret = path.removeprefix("/run/secrets/")
+            assert path.startswith("/run/secrets/") and secret in service.get("secrets", []), (
+                f"{name}.{variable}_FILE={path} is not a mounted compose secret"
+            )
+    mounted = {s for service in compose["services"].values() for s in service.get("secrets", [])}
+    assert mounted == set(compose["secrets"])
+    assert all(spec["file"].startswith("./secrets/") for spec in compose["secrets"].values()), (
+        "secret files live in the git-ignored secrets/"
+    )
+    assert "secrets/" in (ROOT / ".gitignore").read_text().split()
+
+
 def test_worker_secrets_come_from_files(compose: dict[str, Any]) -> None:
-    """The Azure secret and the webhook URL reach the worker as compose secrets, not env values."""
+    """The Azure secret is always a file; the optional ones (webhook, codec keys, page secret) are
+    mounted and turned on by pointing their `_FILE` variable at the mount in .env."""
     worker = _service(compose, "worker")
     env = _env(compose, "worker")
-    assert "AZURE_CLIENT_SECRET" not in env and "NOTIFIER_WEBHOOK_URL" not in env
     assert env["AZURE_CLIENT_SECRET_FILE"] == "/run/secrets/azure_client_secret"
-    assert set(worker["secrets"]) == {"azure_client_secret", "notifier_webhook_url"}
-    assert set(compose["secrets"]) == set(worker["secrets"])
-    assert "secrets/" in (ROOT / ".gitignore").read_text().split()
+    for variable in ("NOTIFIER_WEBHOOK_URL", "PAYLOAD_CODEC_KEYS", "CUSTOMER_PAGE_SECRET"):
+        assert env[f"{variable}_FILE"] == f"${{{variable}_FILE:-}}"
+    assert set(worker["secrets"]) == {
+        "azure_client_secret",
+        "notifier_webhook_url",
+        "payload_codec_keys",
+        "customer_page_secret",
+    }
 
 
 def test_codec_server_checks_host_and_is_loopback_only(compose: dict[str, Any]) -> None:
@@ -152,7 +182,10 @@ def test_env_example_names_every_variable_the_file_uses() -> None:
         if line and not line.startswith("#")
     )
     assert used <= set(example), f"missing from .env.example: {sorted(used - set(example))}"
-    assert example["AZURE_CLIENT_SECRET"] == "" and example["PAYLOAD_CODEC_KEYS"] == ""
+    from config.secret_files import SECRET_VARIABLES
+
+    # Only the *_FILE pointers: a secret's own variable in .env would invite putting it there.
+    assert not set(example) & set(SECRET_VARIABLES), set(example) & set(SECRET_VARIABLES)
 
 
 def test_dockerfile_is_locked_slim_and_non_root() -> None:
@@ -204,12 +237,14 @@ def test_codec_server_decrypts_for_the_ui(compose: dict[str, Any]) -> None:
         "payload_codec.server",
     ]
     worker = _env(compose, "worker")
-    assert env["PAYLOAD_CODEC_KEYS"] == worker["PAYLOAD_CODEC_KEYS"]
+    # The worker's keys when encryption is on: the same mounted file.
+    assert env["PAYLOAD_CODEC_KEYS_FILE"] == "/run/secrets/payload_codec_keys"
+    assert "payload_codec_keys" in service["secrets"]
     assert env["PAYLOAD_CODEC_ACTIVE_KEY"] == worker["PAYLOAD_CODEC_ACTIVE_KEY"]
     read = set(
         re.findall(r'"([A-Z][A-Z0-9_]+)"', (ROOT / "payload_codec" / "server.py").read_text())
     )
-    unknown = set(env) - read - {"PAYLOAD_CODEC_KEYS", "PAYLOAD_CODEC_ACTIVE_KEY"}
+    unknown = set(env) - read - {"PAYLOAD_CODEC_KEYS_FILE", "PAYLOAD_CODEC_ACTIVE_KEY"}
     assert not unknown, f"codec-server sets variables codec_server.py never reads: {unknown}"
     settings = codec_server.CodecServerSettings.from_env(env)
     ui = _env(compose, "temporal-ui")
@@ -236,10 +271,20 @@ def test_customer_page_is_on_loopback_with_the_workers_secret(compose: dict[str,
         f"127.0.0.1:{env['CUSTOMER_PAGE_PORT']}:{env['CUSTOMER_PAGE_PORT']}"
     ]
     worker = _env(compose, "worker")
-    for name in ("CUSTOMER_PAGE_URL", "CUSTOMER_PAGE_SECRET"):
-        assert env[name] == worker[name] == f"${{{name}:-}}"
+    assert env["CUSTOMER_PAGE_URL"] == worker["CUSTOMER_PAGE_URL"] == "${CUSTOMER_PAGE_URL:-}"
+    # The same secret file the worker signs links with, once .env points it there.
+    assert env["CUSTOMER_PAGE_SECRET_FILE"] == "/run/secrets/customer_page_secret"
+    assert (
+        "customer_page_secret" in service["secrets"]
+        and "customer_page_secret" in (_service(compose, "worker")["secrets"])
+    )
+    page_env = {k: v for k, v in env.items() if k != "CUSTOMER_PAGE_SECRET_FILE"}
     settings = PageSettings.from_env(
-        {**env, "CUSTOMER_PAGE_URL": "https://setup.example.com", "CUSTOMER_PAGE_SECRET": "x" * 48}
+        {
+            **page_env,
+            "CUSTOMER_PAGE_URL": "https://setup.example.com",
+            "CUSTOMER_PAGE_SECRET": "x" * 48,
+        }
     )
     assert settings.host == "0.0.0.0"  # inside the container; the host sees loopback only
     assert f":{settings.port}/healthz" in " ".join(service["healthcheck"]["test"])

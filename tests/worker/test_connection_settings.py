@@ -394,3 +394,25 @@ def test_starter_flags_win_over_variables_over_the_profile(
     monkeypatch.setenv("TEMPORAL_PROFILE", "missing")
     # A broken profile leaves the defaults here; connect() reports it with exit code 2.
     assert resolve_target(None, None, None).namespace == "default"
+
+
+def test_client_reads_secrets_from_their_files(tmp_path: Path) -> None:
+    """starter.py and the customer page read TEMPORAL_API_KEY_FILE and PAYLOAD_CODEC_KEYS_FILE
+    like the worker, so compose can hand all three the same secret files."""
+    from client.connection import client_settings
+    from client.errors import InvalidClientInput
+    from payload_codec.codec import generate_key
+
+    api_key_file = tmp_path / "api-key"
+    api_key_file.write_text(API_KEY + "\n")
+    keys_file = tmp_path / "codec-keys"
+    keys_file.write_text(f"k1:{generate_key()}\n")
+    env = {
+        "TEMPORAL_API_KEY_FILE": str(api_key_file),
+        "PAYLOAD_CODEC_KEYS_FILE": str(keys_file),
+    }
+    settings = client_settings(env)
+    assert settings.api_key == API_KEY
+    assert settings.codec_keys is not None and settings.codec_keys.active_key_id == "k1"
+    with pytest.raises(InvalidClientInput, match="PAYLOAD_CODEC_KEYS_FILE"):
+        client_settings({"PAYLOAD_CODEC_KEYS_FILE": str(tmp_path / "missing")})
