@@ -22,8 +22,7 @@ class LifecycleNotifierActivities:
     @activity.defn(name=LifecycleActivity.NOTIFY_LIFECYCLE)
     async def notify_lifecycle(self, notification: LifecycleNotification) -> None:
         if isinstance(self._notifier, WebhookNotifier):
-            # The webhook posts any pydantic model as JSON; its signature names the onboarding's.
-            await self._notifier.send(notification)  # type: ignore[arg-type]
+            await self._notifier.send(notification)
             return
         self._log.info(
             "lifecycle notification",

@@ -17,9 +17,50 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from models import ActivityName, CustomerNotification, ErrorType, NotificationReceipt
+from models.lifecycle import LifecycleNotification
 from models.reply_step import with_setup_page_link
+from models.text import escape_markdown
 
 WEBHOOK_TIMEOUT = 10.0
+
+
+# The headline of each kind in the webhook's Markdown `text`.
+HEADLINES = {
+    "instructions": "Action needed: cross-tenant encryption key setup",
+    "reminder": "Reminder: cross-tenant encryption key setup is still open",
+    "attempt_failed": "Action needed: the last key setup attempt failed",
+    "deadline_exceeded": "Key setup deadline passed",
+    "completed": "Key setup complete",
+    "health_changed": "Encryption key health changed",
+    "key_changed": "Encryption key changed",
+    "offboarded": "Customer offboarded",
+}
+
+
+def webhook_body(notification: CustomerNotification | LifecycleNotification) -> dict[str, object]:
+    """The notification as JSON data, plus `text`: one Markdown message for receivers that render
+    it (Teams, Slack, ticketing), in which every value a customer or Azure supplied is escaped.
+    The data fields stay raw: a receiver that renders them must escape them itself."""
+    body = notification.model_dump(mode="json", exclude_none=True)
+    lines = [
+        f"**{HEADLINES[notification.kind]}** for {escape_markdown(notification.customer_name)} "
+        f"(tenant {notification.customer_tenant_id})"
+    ]
+    if isinstance(notification, LifecycleNotification):
+        lines.append(escape_markdown(notification.message))
+        lines += [
+            f"{f.code}: {escape_markdown(f.message)} Fix: {escape_markdown(f.fix)}"
+            for f in notification.findings
+        ]
+    else:
+        if notification.reason:
+            lines.append(f"Reason: {escape_markdown(notification.reason)}")
+        if notification.fix:
+            lines.append(f"Fix: {escape_markdown(notification.fix)}")
+        if notification.setup_page_url:
+            lines.append(f"[Open your setup page]({notification.setup_page_url})")
+    body["text"] = "\n\n".join(lines)
+    return body
 
 
 # The kinds that ask the customer to do something, and so get a link to do it with.
@@ -75,11 +116,9 @@ class WebhookNotifier:
         verify = ssl.create_default_context(cafile=ca_path) if ca_path else True
         self._http = httpx.AsyncClient(verify=verify, timeout=WEBHOOK_TIMEOUT)
 
-    async def send(self, notification: CustomerNotification) -> None:
+    async def send(self, notification: CustomerNotification | LifecycleNotification) -> None:
         try:
-            response = await self._http.post(
-                self._url, json=notification.model_dump(mode="json", exclude_none=True)
-            )
+            response = await self._http.post(self._url, json=webhook_body(notification))
         except httpx.TransportError as error:
             raise ApplicationError(
                 f"{self._shown} unreachable ({type(error).__name__}); retrying",

@@ -59,7 +59,69 @@ async def test_webhook_notifier_posts_json_to_the_sink(emulator: RunningEmulator
     messages = await emulator.control.webhook_messages("notify-test")
     assert len(messages) == 1
     body = messages[0].get("body", messages[0])
+    text = body.pop("text")
     assert CustomerNotification.model_validate(body) == NOTIFICATION
+    assert text.startswith("**Reminder") and "Contoso" in text
+
+
+def test_webhook_text_escapes_what_the_customer_and_azure_supplied() -> None:
+    """A customer name or an Azure message with Markdown renders as literal text in the webhook's
+    `text`, so a chat receiver shows no link or formatting the ISV did not write; the data field
+    keeps the raw value."""
+    from activities.notify import webhook_body
+
+    hostile = "Contoso](https://evil.example)[*bold* <img src=x>"
+    body = webhook_body(
+        NOTIFICATION.model_copy(
+            update={"customer_name": hostile, "reason": "see [here](https://evil.example)"}
+        )
+    )
+    assert body["customer_name"] == hostile
+    text = str(body["text"])
+    assert "](" not in text and "[here]" not in text  # no link survives
+    assert "Contoso\\]\\(https://evil.example\\)\\[\\*bold\\* \\<img src=x\\>" in text
+
+
+async def test_lifecycle_notification_goes_through_the_same_webhook(
+    emulator: RunningEmulator,
+) -> None:
+    """Key health, key change and offboarding notices post their own JSON (with `audience`) and
+    an escaped Markdown `text` naming each finding and its fix."""
+    from activities.lifecycle_notify import LifecycleNotifierActivities
+    from models.lifecycle import Finding, Health, LifecycleNotification
+
+    notice = LifecycleNotification(
+        kind="health_changed",
+        audience="isv",
+        workflow_id="cmk-onboarding-x",
+        customer_tenant_id=NOTIFICATION.customer_tenant_id,
+        customer_name="Contoso *Ltd*",
+        health=Health.BROKEN,
+        findings=(
+            Finding(
+                code="KEY_DISABLED",
+                severity=Health.BROKEN,
+                owner="customer",
+                message="The key is disabled",
+                fix="Enable the key",
+            ),
+        ),
+        message="Disks using this encryption set cannot start.",
+    )
+    notifier = WebhookNotifier(
+        f"{emulator.url}/_emulator/webhooks/lifecycle-test", ca_path=emulator.ca_path
+    )
+    try:
+        await ActivityEnvironment().run(
+            LifecycleNotifierActivities(notifier).notify_lifecycle, notice
+        )
+    finally:
+        await notifier.aclose()
+    (message,) = await emulator.control.webhook_messages("lifecycle-test")
+    body = message.get("body", message)
+    text = body.pop("text")
+    assert LifecycleNotification.model_validate(body) == notice
+    assert "Contoso \\*Ltd\\*" in text and "KEY_DISABLED: The key is disabled" in text
 
 
 async def test_unreachable_webhook_is_retryable() -> None:
