@@ -99,10 +99,15 @@ class Onboarding:
         return len((await self.handle.fetch_history()).events)
 
     async def record_history(self, name: str) -> None:
-        """With RECORD_HISTORIES=1, save this run's history for the replay test."""
-        if os.environ.get("RECORD_HISTORIES") == "1":
-            history = await self.handle.fetch_history()
-            (HISTORIES / f"{name}.json").write_text(history.to_json())
+        await record_history(self.handle, name)
+
+
+async def record_history(handle: WorkflowHandle[Any, Any], name: str) -> None:
+    """With RECORD_HISTORIES=1, save the history of the handle's run (a running one too) for
+    tests/workflows/test_replay.py."""
+    if os.environ.get("RECORD_HISTORIES") == "1":
+        history = await handle.fetch_history()
+        (HISTORIES / f"{name}.json").write_text(history.to_json())
 
 
 @asynccontextmanager

@@ -141,6 +141,7 @@ async def test_cancel_during_a_notification_is_not_swallowed_by_its_best_effort_
     async with running(env, fake) as onboarding:
         await assert_eventually(_started(fake, A.NOTIFY_CUSTOMER))
         await cancel_and_expect_cancelled(onboarding)
+        await onboarding.record_history("cancelled_during_notification")
     assert fake.notifications == []  # abandoned: the cancel did not wait for the webhook
 
 

@@ -192,6 +192,7 @@ async def test_key_sent_while_the_failure_notice_is_delivered_is_the_next_attemp
         assert attempt.number == 2
         fake.blocked.discard(A.NOTIFY_CUSTOMER)
         result = await onboarding.handle.result()
+        await onboarding.record_history("next_attempt_during_failure_notice")
     assert result.attempts == 2 and result.resources.key_url == FIXED_KEY_URL
 
 

@@ -18,6 +18,7 @@ from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from harness.fake_onboarding import record_history
 from harness.polling import assert_eventually
 from models import search_attributes
 from models.lifecycle import (
@@ -143,6 +144,7 @@ async def test_fault_seen_in_rotation_error_is_broken_then_clears_after_a_confir
         assert watch.chain.names().count("probe") == 2
         assert await watch.health_attribute() == "healthy"
         assert [n.health for n in watch.chain.notifications][-2:] == [Health.HEALTHY] * 2
+        await record_history(watch.handle, "key_health_watch_broken_then_cleared")
 
 
 async def test_watch_started_by_the_onboarding_waits_one_interval_before_azure(
@@ -260,6 +262,7 @@ async def test_key_change_moves_the_set_and_verifies_with_a_test_disk(
         assert status.key_url == NEW_KEY_URL and status.health == Health.HEALTHY
         assert status.key_changes == [change]
         assert [n.kind for n in watch.chain.notifications] == ["key_changed"] * 2
+        await record_history(watch.handle, "key_health_watch_key_change")
 
 
 async def test_failed_key_change_rolls_back_to_the_old_key(env: WorkflowEnvironment) -> None:
@@ -279,6 +282,7 @@ async def test_failed_key_change_rolls_back_to_the_old_key(env: WorkflowEnvironm
         assert watch.chain.key_url == watch.chain.deployment.key_url
         status = await watch.after_check(2)
         assert status.key_url == watch.chain.deployment.key_url
+        await record_history(watch.handle, "key_health_watch_key_change_rolled_back")
 
 
 @pytest.mark.parametrize(
@@ -314,6 +318,7 @@ async def test_continues_as_new_carrying_its_status(env: WorkflowEnvironment) ->
         description = await watch.handle.describe()
         assert description.run_id != watch.handle.first_execution_run_id
         assert [n.health for n in watch.chain.notifications] == [Health.BROKEN] * 2
+        await record_history(watch.handle, "key_health_watch_after_continue_as_new")
 
 
 async def test_stop_signal_ends_the_watch(env: WorkflowEnvironment) -> None:

@@ -11,6 +11,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from harness.fake_onboarding import record_history
 from models.lifecycle import OffboardInput, WatchInput, watch_workflow_id
 from tests.workflows.fake_lifecycle import RG, FakeKeyChain, deployment
 from workflows import WORKFLOWS, CmkKeyHealthWatchWorkflow, CmkOffboardingWorkflow
@@ -18,7 +19,10 @@ from workflows.offboarding import ENCRYPTION_SET_IN_USE, ENCRYPTION_SET_NOT_OURS
 from workflows.task_queues import azure_writes_task_queue, des_writes_task_queue
 
 
-async def offboard(env: WorkflowEnvironment, chain: FakeKeyChain, *, with_watch: bool) -> object:
+async def offboard(
+    env: WorkflowEnvironment, chain: FakeKeyChain, *, with_watch: bool, record: str = ""
+) -> object:
+    """Run one offboarding (and a watch for it to stop); with `record`, save both histories."""
     task_queue = f"tq-{uuid.uuid4()}"
     async with (
         Worker(
@@ -43,14 +47,21 @@ async def offboard(env: WorkflowEnvironment, chain: FakeKeyChain, *, with_watch:
                 id=watch_workflow_id(chain.deployment.onboarding_workflow_id),
                 task_queue=task_queue,
             )
-        result = await env.client.execute_workflow(
+        handle = await env.client.start_workflow(
             CmkOffboardingWorkflow.run,
             OffboardInput(deployment=chain.deployment),
             id=f"offboard-{uuid.uuid4()}",
             task_queue=task_queue,
         )
+        try:
+            result = await handle.result()
+        finally:
+            if record:
+                await record_history(handle, f"offboarding_{record}")
         if watch is not None:
             assert (await watch.result()).stopped_reason == "offboarded"
+            if record:
+                await record_history(watch, f"key_health_watch_stopped_by_offboarding_{record}")
         return result
 
 
@@ -59,7 +70,7 @@ async def test_refuses_while_disks_use_the_set_and_names_them(env: WorkflowEnvir
     chain = FakeKeyChain(deployment(f"des-{uuid.uuid4().hex[:8]}"))
     chain.users = [f"{RG}/providers/Microsoft.Compute/disks/vm1-os"]
     with pytest.raises(WorkflowFailureError) as failed:
-        await offboard(env, chain, with_watch=False)
+        await offboard(env, chain, with_watch=False, record="refused_disks_in_use")
     cause = failed.value.cause
     assert isinstance(cause, ApplicationError) and cause.type == ENCRYPTION_SET_IN_USE
     assert "vm1-os" in cause.message
@@ -71,7 +82,7 @@ async def test_shared_mode_deletes_the_set_only_and_stops_the_watch(
 ) -> None:
     """The shared identity is never touched; both audiences are told; the watch ends."""
     chain = FakeKeyChain(deployment(f"des-{uuid.uuid4().hex[:8]}"))
-    result = await offboard(env, chain, with_watch=True)
+    result = await offboard(env, chain, with_watch=True, record="shared")
     assert result.deleted == (chain.deployment.encryption_set_id,)  # type: ignore[attr-defined]
     assert chain.deployment.identity_id in result.kept_shared  # type: ignore[attr-defined]
     assert result.watch_stopped  # type: ignore[attr-defined]
@@ -89,7 +100,7 @@ async def test_isolated_mode_deletes_the_customer_identity_chain_and_is_idempote
     chain = FakeKeyChain(deployment(f"des-{uuid.uuid4().hex[:8]}", isolated=True))
     chain.in_use_deletes = 1  # our own probe disk still there for a moment
     chain.users = [f"{RG}/providers/Microsoft.Compute/disks/{chain.deployment.des_name}-health"]
-    result = await offboard(env, chain, with_watch=False)
+    result = await offboard(env, chain, with_watch=False, record="isolated")
     assert set(result.deleted) == {  # type: ignore[attr-defined]
         chain.deployment.encryption_set_id,
         chain.deployment.identity_id,

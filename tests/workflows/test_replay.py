@@ -17,11 +17,17 @@ REQUIRED = {
     "loop_back_no_role",
     "deadline_with_compensation",
     "cancelled_during_creating-encryption-set",
+    "key_health_watch_broken_then_cleared",
+    "key_health_watch_key_change_rolled_back",
+    "key_health_watch_stopped_by_offboarding_shared",
+    "offboarding_isolated",
 }
 
 
 def test_every_required_scenario_is_recorded() -> None:
-    """The replay set covers the happy path, a loop-back, the deadline and a cancellation."""
+    """The replay set covers the onboarding's happy path, a loop-back, the deadline and a
+    cancellation, the key-health watch (a fault found and cleared, a key change rolled back,
+    stopped by an offboarding) and an offboarding."""
     assert set(RECORDED) >= REQUIRED
 
 
