@@ -32,6 +32,7 @@ class OnboardingWorker:
     app_id: str
     registration_events: int
     shared_calls: AzureCalls
+    warm_up_workflow_id: str = ""
 
     @property
     def target(self) -> TemporalTarget:
@@ -97,6 +98,7 @@ async def start_onboarding_worker(
         app_id=app_id,
         registration_events=await _events(stack, onboarding.workflow_id),
         shared_calls=await _calls_since(stack, since, isv),
+        warm_up_workflow_id=onboarding.workflow_id,
     )
 
 
