@@ -16,7 +16,13 @@ from harness.polling import assert_eventually
 from models.lifecycle import QUERY_HEALTH, WatchStatus, watch_workflow_id
 from payload_codec.codec import data_converter
 from tests.e2e.conftest import WEBHOOK_CHANNEL, Stack
-from tests.e2e.helpers import cli, prepare_customer_vault, request_fields, wait_for_status
+from tests.e2e.helpers import (
+    REGION,
+    cli,
+    prepare_customer_vault,
+    request_fields,
+    wait_for_status,
+)
 
 EXPECTED = {
     "consent_revoked": "CONSENT_REVOKED",
@@ -128,6 +134,44 @@ async def test_fault_is_detected_notified_and_cleared(
         await stack.control.clear_health_fault(fault)
     await _wait_health(stack, workflow_id, "healthy", None)
     await _wait_notified(stack, workflow_id, sent, "healthy", None)
+
+
+def _active_key(snapshot: dict[str, Any], des_id: str) -> str:
+    return str(snapshot["resources"][des_id.lower()]["properties"]["activeKey"]["keyUrl"])
+
+
+async def test_change_key_rolls_back_a_refused_key_then_moves_to_a_usable_one(
+    stack: Stack, onboarded: Onboarded
+) -> None:
+    """starter.py change-key against the emulator: a key in a vault the app has no role on is
+    refused by Azure and the DES is put back on the old key (exit 1, reason and fix); a new key
+    in the customer's vault passes the test disk and stays (exit 0); status records both."""
+    tenant = onboarded.customer.tenant_id
+    before = _active_key(await stack.control.snapshot(), onboarded.des_id)
+    await stack.control.create_vault(tenant, f"kvnr{tenant[:6]}", region=REGION)
+    no_role = await stack.control.create_key(tenant, f"kvnr{tenant[:6]}", "disk-key", size=3072)
+    refused = await cli(stack, "change-key", "-w", onboarded.workflow_id, "--key-url", no_role)
+    assert refused.code == 1, refused.stdout + refused.stderr + stack.worker.log_tail()
+    assert "rolled_back" in refused.stdout and "fix:" in refused.stdout
+    assert _active_key(await stack.control.snapshot(), onboarded.des_id) == before
+
+    vault = before.split("//", 1)[1].split(".", 1)[0]
+    rotated = await stack.control.create_key(tenant, vault, "disk-key-2026", size=3072)
+    moved = await cli(
+        stack, "change-key", "-w", onboarded.workflow_id, "--key-url", rotated, "--json"
+    )
+    assert moved.code == 0, moved.stdout + moved.stderr + stack.worker.log_tail()
+    change = json.loads(moved.stdout)
+    assert (change["outcome"], change["old_key_url"], change["new_key_url"]) == (
+        "succeeded",
+        before,
+        rotated,
+    )
+    assert _active_key(await stack.control.snapshot(), onboarded.des_id) == rotated
+    health = await cli(stack, "health", "-w", onboarded.workflow_id, "--json")
+    assert health.code == 0, health.stderr
+    recorded = json.loads(health.stdout)["key_changes"]
+    assert [c["outcome"] for c in recorded] == ["rolled_back", "succeeded"]
 
 
 async def test_offboarding_deletes_the_set_and_stops_the_watch(
