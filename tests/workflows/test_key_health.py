@@ -48,7 +48,14 @@ class Watch:
     chain: FakeKeyChain
 
     async def status(self) -> WatchStatus:
-        return await self.handle.query(CmkKeyHealthWatchWorkflow.health)
+        try:
+            return await self.handle.query(
+                CmkKeyHealthWatchWorkflow.health, rpc_timeout=timedelta(seconds=5)
+            )
+        except RPCError as error:
+            # The test server can leave a query unanswered while one run hands over to the next
+            # (continue-as-new); the pollers below ask again, so this counts as "not yet".
+            raise AssertionError(f"health query unanswered: {error}") from None
 
     async def after_check(self, checks: int) -> WatchStatus:
         async def done() -> WatchStatus:
