@@ -1,18 +1,14 @@
-"""Activity calls of the watch and offboarding workflows, with their timeouts and retries.
+"""Activity calls of the watch, key change and offboarding workflows.
 
-Typed references (`execute_activity_method`) to the activity classes; the Azure writes go to the
-paced writes queue like the onboarding's (workflows/task_queues.py). Constants are our own: the
-onboarding's call profiles (workflows/steps.py, options.py) are being reworked separately.
+The same runner and call profiles as the onboarding (workflows/steps.py, options.py): idempotent
+writes and deletes are bounded by time windows that worker crashes cannot exhaust, and go to the
+paced writes queues like the onboarding's.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, is_cancelled_exception
-from temporalio.workflow import ActivityCancellationType
 
 with workflow.unsafe.imports_passed_through():
     from activities.encryption import EncryptionActivities
@@ -24,7 +20,6 @@ with workflow.unsafe.imports_passed_through():
     from models import (
         EncryptionSetRef,
         EncryptionSetSpec,
-        ErrorType,
         KeyVaultTenantCheck,
         ResourceRef,
         TestDiskRef,
@@ -36,75 +31,29 @@ with workflow.unsafe.imports_passed_through():
         ProbeResult,
         ProbeSpec,
     )
+    from workflows import options, steps
     from workflows.failures import customer_issue
-    from workflows.task_queues import azure_writes_task_queue, des_writes_task_queue
-
-_NEVER_RETRY = [
-    ErrorType.INVALID_REQUEST,
-    ErrorType.CUSTOMER_SETUP,
-    ErrorType.AZURE_REQUEST_REJECTED,
-]
-# A lost worker is noticed after this (every Azure activity heartbeats in the background).
-HEARTBEAT = timedelta(seconds=20)
-# A read that keeps failing for ~15 minutes fails this check; the next check tries again.
-READ_TIMEOUT = timedelta(minutes=2)
-READ_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=2),
-    backoff_coefficient=2.0,
-    maximum_interval=timedelta(minutes=1),
-    maximum_attempts=20,
-    non_retryable_error_types=_NEVER_RETRY,
-)
-# Writes wait on Azure long-running operations; deletes and rollbacks keep trying longer.
-WRITE_TIMEOUT = timedelta(minutes=20)
-WRITE_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=5),
-    backoff_coefficient=2.0,
-    maximum_interval=timedelta(minutes=5),
-    maximum_attempts=10,
-    non_retryable_error_types=_NEVER_RETRY,
-)
-NOTIFY_TIMEOUT = timedelta(seconds=30)
-NOTIFY_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=2),
-    backoff_coefficient=2.0,
-    maximum_interval=timedelta(minutes=1),
-    maximum_attempts=5,
-)
-_WAIT = ActivityCancellationType.WAIT_CANCELLATION_COMPLETED
 
 
-def _writes_queue() -> str:
-    return azure_writes_task_queue(workflow.info().task_queue)
-
-
-def _des_writes_queue() -> str:
-    """DES updates count against DiskRP's DES limit: the queue paced at it."""
-    return des_writes_task_queue(workflow.info().task_queue)
+def _name(resource_id: str) -> str:
+    return resource_id.rsplit("/", 1)[-1]
 
 
 async def read_encryption_set(encryption_set_id: str) -> EncryptionSetHealth:
-    return await workflow.execute_activity_method(
+    return await steps.run(
         KeyHealthActivities.read_encryption_set_health,
         ResourceRef(id=encryption_set_id),
-        start_to_close_timeout=READ_TIMEOUT,
-        heartbeat_timeout=HEARTBEAT,
-        retry_policy=READ_RETRY,
-        cancellation_type=_WAIT,
-        summary="Read the disk encryption set",
+        options.WATCH_READ,
+        "Read the disk encryption set",
     )
 
 
 async def probe_key(spec: ProbeSpec) -> ProbeResult:
-    return await workflow.execute_activity_method(
+    return await steps.run(
         KeyHealthActivities.probe_key,
         spec,
-        task_queue=_writes_queue(),
-        start_to_close_timeout=WRITE_TIMEOUT,
-        heartbeat_timeout=HEARTBEAT,
-        retry_policy=WRITE_RETRY,
-        cancellation_type=_WAIT,
-        summary=f"Prove the key: create and delete disk {spec.disk_name}",
+        options.WATCH_PROBE,
+        f"Prove the key: create and delete disk {spec.disk_name}",
     )
 
 
@@ -112,13 +61,11 @@ async def vault_exists(key_url: str, customer_tenant_id: str) -> bool | None:
     """Whether the key's vault still answers (Key Vault's unauthenticated challenge, no token,
     no ARM call); None when that cannot be told right now."""
     try:
-        await workflow.execute_activity_method(
+        await steps.run(
             KeyVaultTenantActivities.check_key_vault_tenant,
             KeyVaultTenantCheck(key_url=key_url, customer_tenant_id=customer_tenant_id),
-            start_to_close_timeout=READ_TIMEOUT,
-            retry_policy=READ_RETRY,
-            cancellation_type=_WAIT,
-            summary="Ask the key's vault whether it still exists",
+            options.WATCH_READ,
+            "Ask the key's vault whether it still exists",
         )
     except ActivityError as error:
         issue = customer_issue(error)
@@ -130,115 +77,86 @@ async def vault_exists(key_url: str, customer_tenant_id: str) -> bool | None:
 
 
 async def list_encryption_set_users(encryption_set_id: str) -> list[str]:
-    return await workflow.execute_activity_method(
+    return await steps.run(
         KeyHealthActivities.list_encryption_set_users,
         ResourceRef(id=encryption_set_id),
-        start_to_close_timeout=READ_TIMEOUT,
-        heartbeat_timeout=HEARTBEAT,
-        retry_policy=READ_RETRY,
-        cancellation_type=_WAIT,
-        summary="List the disks that use the encryption set",
+        options.WATCH_READ,
+        "List the disks that use the encryption set",
     )
 
 
 async def put_encryption_set(spec: EncryptionSetSpec) -> EncryptionSetRef:
-    return await workflow.execute_activity_method(
+    """DES updates count against DiskRP's DES limit: the queue paced at it."""
+    return await steps.run(
         EncryptionActivities.create_encryption_set,
         spec,
-        task_queue=_des_writes_queue(),
-        start_to_close_timeout=WRITE_TIMEOUT,
-        heartbeat_timeout=HEARTBEAT,
-        retry_policy=WRITE_RETRY,
-        cancellation_type=_WAIT,
-        summary=f"Point encryption set {spec.name} at {spec.key_url}",
+        options.PACED_DES_WRITE,
+        f"Point encryption set {spec.name} at {spec.key_url}",
     )
 
 
 async def verify_encryption_set(spec: EncryptionSetSpec) -> EncryptionSetRef:
-    return await workflow.execute_activity_method(
+    return await steps.run(
         EncryptionActivities.verify_encryption_set,
         spec,
-        start_to_close_timeout=READ_TIMEOUT,
-        heartbeat_timeout=HEARTBEAT,
-        retry_policy=READ_RETRY,
-        cancellation_type=_WAIT,
-        summary=f"Read back encryption set {spec.name}",
+        options.WATCH_READ,
+        f"Read back encryption set {spec.name}",
     )
 
 
 async def create_test_disk(spec: TestDiskSpec) -> TestDiskRef:
-    return await workflow.execute_activity_method(
+    return await steps.run(
         EncryptionActivities.create_test_disk,
         spec,
-        task_queue=_writes_queue(),
-        start_to_close_timeout=WRITE_TIMEOUT,
-        heartbeat_timeout=HEARTBEAT,
-        retry_policy=WRITE_RETRY,
-        cancellation_type=_WAIT,
-        summary=f"Create verification disk {spec.name}",
+        options.PACED_LONG_RUNNING_WRITE,
+        f"Create verification disk {spec.name}",
     )
 
 
 async def delete_test_disk(disk_id: str) -> None:
-    await workflow.execute_activity_method(
+    await steps.run(
         EncryptionActivities.delete_test_disk,
         ResourceRef(id=disk_id),
-        task_queue=_writes_queue(),
-        start_to_close_timeout=WRITE_TIMEOUT,
-        heartbeat_timeout=HEARTBEAT,
-        retry_policy=WRITE_RETRY,
-        cancellation_type=_WAIT,
-        summary=f"Delete verification disk {disk_id.rsplit('/', 1)[-1]}",
+        options.PACED_CLEANUP,
+        f"Delete verification disk {_name(disk_id)}",
     )
 
 
 async def delete_encryption_set(encryption_set_id: str) -> bool:
-    return await workflow.execute_activity_method(
+    return await steps.run(
         EncryptionActivities.delete_encryption_set,
         ResourceRef(id=encryption_set_id),
-        task_queue=_writes_queue(),
-        start_to_close_timeout=WRITE_TIMEOUT,
-        heartbeat_timeout=HEARTBEAT,
-        retry_policy=WRITE_RETRY,
-        cancellation_type=_WAIT,
-        summary=f"Delete encryption set {encryption_set_id.rsplit('/', 1)[-1]}",
+        options.PACED_CLEANUP,
+        f"Delete encryption set {_name(encryption_set_id)}",
     )
 
 
 async def delete_managed_identity(identity_id: str) -> None:
-    await workflow.execute_activity_method(
+    await steps.run(
         ManagedIdentityActivities.delete_managed_identity,
         ResourceRef(id=identity_id),
-        task_queue=_writes_queue(),
-        start_to_close_timeout=WRITE_TIMEOUT,
-        heartbeat_timeout=HEARTBEAT,
-        retry_policy=WRITE_RETRY,
-        cancellation_type=_WAIT,
-        summary=f"Delete per-customer identity {identity_id.rsplit('/', 1)[-1]}",
+        options.PACED_CLEANUP,
+        f"Delete per-customer identity {_name(identity_id)}",
     )
 
 
 async def delete_application(app_object_id: str) -> None:
-    await workflow.execute_activity_method(
+    await steps.run(
         GraphActivities.delete_application,
         ResourceRef(id=app_object_id),
-        start_to_close_timeout=READ_TIMEOUT,
-        heartbeat_timeout=HEARTBEAT,
-        retry_policy=WRITE_RETRY,
-        cancellation_type=_WAIT,
-        summary=f"Delete per-customer application {app_object_id}",
+        options.CLEANUP,
+        f"Delete per-customer application {app_object_id}",
     )
 
 
 async def notify(notification: LifecycleNotification) -> None:
     """Best effort: status and search attributes still show everything if a channel is down."""
     try:
-        await workflow.execute_activity_method(
+        await steps.run(
             LifecycleNotifierActivities.notify_lifecycle,
             notification,
-            start_to_close_timeout=NOTIFY_TIMEOUT,
-            retry_policy=NOTIFY_RETRY,
-            summary=f"Notify the {notification.audience}: {notification.kind}",
+            options.LIFECYCLE_NOTIFY,
+            f"Notify the {notification.audience}: {notification.kind}",
         )
     except ActivityError as error:
         if is_cancelled_exception(error):
