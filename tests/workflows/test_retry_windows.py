@@ -24,8 +24,10 @@ CRASHES = 12
         options.PACED_LONG_RUNNING_WRITE,
         options.CLEANUP,
         options.PACED_CLEANUP,
+        options.PACED_DES_WRITE,
+        options.WATCH_PROBE,
     ],
-    ids=["azure-call", "long-running-write", "cleanup", "paced-cleanup"],
+    ids=["azure-call", "long-running-write", "cleanup", "paced-cleanup", "des-write", "probe"],
 )
 def test_idempotent_azure_calls_are_bounded_by_hours_not_attempts(
     profile: options.CallProfile,
