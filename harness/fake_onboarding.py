@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
@@ -111,13 +111,11 @@ async def record_history(handle: WorkflowHandle[Any, Any], name: str) -> None:
 
 
 @asynccontextmanager
-async def running(
-    env: WorkflowEnvironment, fake: FakeAzure | None = None, **overrides: Any
-) -> AsyncIterator[Onboarding]:
-    """Start a worker on a fresh task queue and one onboarding on it."""
-    fake = fake or FakeAzure()
-    request = make_request(**overrides)
-    task_queue = f"tq-{uuid.uuid4()}"
+async def workers_on(
+    client: Client, task_queue: str, activities: Sequence[Callable[..., Any]]
+) -> AsyncIterator[None]:
+    """Workers as worker.py runs them: workflows (in the production sandbox) and activities on
+    `task_queue`, and the same activities on its DES-writes and Azure-writes queues."""
     # Heartbeats carry cancellation to blocked fakes: send them at once, not every 30 s.
     heartbeats: dict[str, Any] = {
         "default_heartbeat_throttle_interval": timedelta(milliseconds=50),
@@ -125,27 +123,38 @@ async def running(
     }
     async with (
         Worker(
-            env.client,
+            client,
             task_queue=task_queue,
             workflows=WORKFLOWS,
-            activities=fake.activities(),
-            workflow_runner=sandboxed_runner(),  # the production sandbox, as worker.py runs it
+            activities=activities,
+            workflow_runner=sandboxed_runner(),
             **heartbeats,
         ),
-        # The DES writes and the other Azure writes run on their own queues, as in worker.py.
         Worker(
-            env.client,
+            client,
             task_queue=des_writes_task_queue(task_queue),
-            activities=fake.activities(),
+            activities=activities,
             **heartbeats,
         ),
         Worker(
-            env.client,
+            client,
             task_queue=azure_writes_task_queue(task_queue),
-            activities=fake.activities(),
+            activities=activities,
             **heartbeats,
         ),
     ):
+        yield
+
+
+@asynccontextmanager
+async def running(
+    env: WorkflowEnvironment, fake: FakeAzure | None = None, **overrides: Any
+) -> AsyncIterator[Onboarding]:
+    """Start workers on a fresh task queue and one onboarding on it."""
+    fake = fake or FakeAzure()
+    request = make_request(**overrides)
+    task_queue = f"tq-{uuid.uuid4()}"
+    async with workers_on(env.client, task_queue, fake.activities()):
         handle = await env.client.start_workflow(
             CmkOnboardingWorkflow.run,
             request,

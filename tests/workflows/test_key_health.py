@@ -16,9 +16,8 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
 
-from harness.fake_onboarding import record_history
+from harness.fake_onboarding import record_history, workers_on
 from harness.polling import assert_eventually
 from models import search_attributes
 from models.lifecycle import (
@@ -34,8 +33,7 @@ from models.lifecycle import (
 )
 from models.watch_settings import WatchSettings
 from tests.workflows.fake_lifecycle import KEY_URL, NEW_KEY_URL, FakeKeyChain, deployment
-from workflows import WORKFLOWS, CmkKeyHealthWatchWorkflow
-from workflows.task_queues import azure_writes_task_queue, des_writes_task_queue
+from workflows import CmkKeyHealthWatchWorkflow
 
 # Real seconds: the test server's env.sleep turned out unreliable across tests (h2 errors,
 # timeouts) while a watch waits on a timer, so the checks here run on short real intervals.
@@ -80,21 +78,7 @@ async def watching(
 ) -> AsyncIterator[Watch]:
     chain = chain or FakeKeyChain(deployment(f"des-{uuid.uuid4().hex[:12]}"))
     task_queue = f"tq-{uuid.uuid4()}"
-    async with (
-        Worker(
-            env.client, task_queue=task_queue, workflows=WORKFLOWS, activities=chain.activities()
-        ),
-        Worker(
-            env.client,
-            task_queue=azure_writes_task_queue(task_queue),
-            activities=chain.activities(),
-        ),
-        Worker(
-            env.client,
-            task_queue=des_writes_task_queue(task_queue),
-            activities=chain.activities(),
-        ),
-    ):
+    async with workers_on(env.client, task_queue, chain.activities()):
         handle = await env.client.start_workflow(
             CmkKeyHealthWatchWorkflow.run,
             WatchInput(

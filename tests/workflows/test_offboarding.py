@@ -9,14 +9,12 @@ import pytest
 from temporalio.client import WorkflowFailureError
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
 
-from harness.fake_onboarding import record_history
+from harness.fake_onboarding import record_history, workers_on
 from models.lifecycle import OffboardInput, WatchInput, watch_workflow_id
 from tests.workflows.fake_lifecycle import RG, FakeKeyChain, deployment
-from workflows import WORKFLOWS, CmkKeyHealthWatchWorkflow, CmkOffboardingWorkflow
+from workflows import CmkKeyHealthWatchWorkflow, CmkOffboardingWorkflow
 from workflows.offboarding import ENCRYPTION_SET_IN_USE, ENCRYPTION_SET_NOT_OURS
-from workflows.task_queues import azure_writes_task_queue, des_writes_task_queue
 
 
 async def offboard(
@@ -24,21 +22,7 @@ async def offboard(
 ) -> object:
     """Run one offboarding (and a watch for it to stop); with `record`, save both histories."""
     task_queue = f"tq-{uuid.uuid4()}"
-    async with (
-        Worker(
-            env.client, task_queue=task_queue, workflows=WORKFLOWS, activities=chain.activities()
-        ),
-        Worker(
-            env.client,
-            task_queue=azure_writes_task_queue(task_queue),
-            activities=chain.activities(),
-        ),
-        Worker(
-            env.client,
-            task_queue=des_writes_task_queue(task_queue),
-            activities=chain.activities(),
-        ),
-    ):
+    async with workers_on(env.client, task_queue, chain.activities()):
         watch = None
         if with_watch:
             watch = await env.client.start_workflow(
