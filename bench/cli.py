@@ -190,11 +190,22 @@ async def collect(args: argparse.Namespace) -> dict[str, Any]:
                 "throttled_429": throttled.throttled_429,
                 "des_429": throttled.des_429,
                 "share_429_of_writes": round(throttled.throttled_share_of_writes, 4),
+                "des_gap_s": _gap_figures(throttled.des_gaps),
                 "run": _run_figures(throttled.result),
             }
     finally:
         await stack.close()
     return figures
+
+
+def _gap_figures(gaps: tuple[float, ...]) -> dict[str, float]:
+    if not gaps:
+        return {}
+    return {
+        "p50": round(percentile(list(gaps), 0.5), 3),
+        "p90": round(percentile(list(gaps), 0.9), 3),
+        "max": round(max(gaps), 3),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:

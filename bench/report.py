@@ -91,4 +91,9 @@ def render(figures: dict[str, Any]) -> str:
             f"({throttled['des_429']} on DES) = {100 * throttled['share_429_of_writes']:.2f}% of "
             f"{throttled['writes']} writes, {throttled['run']['elapsed_s']} s"
         )
+        if gaps := throttled.get("des_gap_s"):
+            out.append(
+                f"  seconds between DES creates: p50 {gaps['p50']}, p90 {gaps['p90']}, "
+                f"max {gaps['max']}"
+            )
     return "\n".join(out)

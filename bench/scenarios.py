@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -216,6 +217,9 @@ class Throttled:
     des_per_second: float
     throttled_429: int
     des_429: int
+    # Seconds between consecutive DES creates: a steady pace shows p50 near 1/pace and a small
+    # max; a ramp or a starved queue shows as a large max.
+    des_gaps: tuple[float, ...] = ()
 
     @property
     def binding_des_per_second(self) -> float:
@@ -281,6 +285,7 @@ async def run_throttled(
         des_per_second=(len(des) - 1) / span if span > 0 else 0.0,
         throttled_429=sum(1 for r in ours if r.status == 429),
         des_429=sum(1 for r in ours if r.status == 429 and r.resource_type == DES_PUT),
+        des_gaps=tuple(later - earlier for earlier, later in itertools.pairwise(des)),
     )
 
 
