@@ -42,7 +42,7 @@ def _submit(browser: webdriver.Chrome, key_url: str) -> str:
     field.clear()
     field.send_keys(key_url)
     browser.find_element(By.ID, "submit").click()
-    notice = WebDriverWait(browser, 30).until(
+    notice = WebDriverWait(browser, 60).until(
         expected_conditions.presence_of_element_located((By.ID, "notice"))
     )
     return str(notice.text)
@@ -73,7 +73,7 @@ async def test_customer_fails_once_then_completes_in_the_browser(
 
     # The page refreshes itself while Azure works and ends on the completed page (410 Gone).
     await asyncio.to_thread(
-        WebDriverWait(browser, 90, poll_frequency=0.5).until,
+        WebDriverWait(browser, 180, poll_frequency=0.5).until,
         expected_conditions.text_to_be_present_in_element((By.TAG_NAME, "h1"), "completed"),
     )
     assert "encrypted with your key" in browser.find_element(By.ID, "message").text
