@@ -27,6 +27,7 @@ from models import (
     parse_request,
     search_attributes,
 )
+from models import lifecycle as lifecycle_models
 from models.lifecycle import (
     OFFBOARDING_WORKFLOW_TYPE,
     QUERY_HEALTH,
@@ -139,26 +140,14 @@ async def deployment_from_onboarding(
             f"onboarding '{onboarding_id}' recorded no {', '.join(missing)}; nothing to offboard"
         )
     assert resources.encryption_set_id and resources.identity_id and resources.app_id
-    isolated = request.policy.identity_mode == "isolated"
-    return Deployment(
-        onboarding_workflow_id=onboarding_id,
-        customer_tenant_id=request.customer_tenant_id,
-        customer_name=request.customer_name,
-        subscription_id=request.subscription_id,
-        resource_group=request.resource_group,
-        region=request.region,
-        des_name=request.des_name,
+    return lifecycle_models.deployment_of(
+        request,
+        onboarding_id,
         encryption_set_id=resources.encryption_set_id,
         identity_id=resources.identity_id,
-        federated_client_id=resources.app_id,
-        app_object_id=resources.app_object_id if isolated else None,
+        app_id=resources.app_id,
+        app_object_id=resources.app_object_id,
         key_url=resources.key_url or "",
-        encryption_type=request.encryption_type,
-        rotation_to_latest_key_version_enabled=request.rotation_to_latest_key_version_enabled,
-        disk_sku=request.disk_sku,
-        test_disk_size_gb=request.test_disk_size_gb,
-        identity_mode=request.policy.identity_mode,
-        policy=request.policy,
     )
 
 

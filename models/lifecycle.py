@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, Field
 
 from models.base import Strict
-from models.request import DEFAULT_POLICY, Policy
+from models.request import DEFAULT_POLICY, OnboardingRequest, Policy
 from models.watch_settings import WatchSettings
 
 WATCH_WORKFLOW_TYPE = "CmkKeyHealthWatch"
@@ -82,6 +82,40 @@ class Deployment(Strict):
     test_disk_size_gb: int = 4
     identity_mode: Literal["shared", "isolated"] = "shared"
     policy: Policy = DEFAULT_POLICY
+
+
+def deployment_of(
+    request: OnboardingRequest,
+    workflow_id: str,
+    *,
+    encryption_set_id: str,
+    identity_id: str,
+    app_id: str,
+    app_object_id: str | None,
+    key_url: str,
+) -> Deployment:
+    """The Deployment a completed onboarding of `request` left (the per-customer app's object id
+    only in isolated mode: the shared app is never the customer's to delete)."""
+    return Deployment(
+        onboarding_workflow_id=workflow_id,
+        customer_tenant_id=request.customer_tenant_id,
+        customer_name=request.customer_name,
+        subscription_id=request.subscription_id,
+        resource_group=request.resource_group,
+        region=request.region,
+        des_name=request.des_name,
+        encryption_set_id=encryption_set_id,
+        identity_id=identity_id,
+        federated_client_id=app_id,
+        app_object_id=app_object_id if request.policy.identity_mode == "isolated" else None,
+        key_url=key_url,
+        encryption_type=request.encryption_type,
+        rotation_to_latest_key_version_enabled=request.rotation_to_latest_key_version_enabled,
+        disk_sku=request.disk_sku,
+        test_disk_size_gb=request.test_disk_size_gb,
+        identity_mode=request.policy.identity_mode,
+        policy=request.policy,
+    )
 
 
 class Finding(Strict):

@@ -8,10 +8,9 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
-    from models import ApplicationRef, ManagedIdentityRef, OnboardingRequest, ResourceIds
+    from models import ApplicationRef, ManagedIdentityRef, OnboardingRequest, ResourceIds, lifecycle
     from models.lifecycle import Deployment, WatchInput, watch_workflow_id
     from models.watch_settings import WatchSettings
-    from workflows import plan
     from workflows.key_health import CmkKeyHealthWatchWorkflow
 
 # Onboardings that completed before this patch have no watch (no command starts one later yet);
@@ -27,25 +26,14 @@ def deployment_of(
     identity: ManagedIdentityRef,
 ) -> Deployment:
     assert resources.encryption_set_id is not None and resources.key_url is not None
-    return Deployment(
-        onboarding_workflow_id=workflow_id,
-        customer_tenant_id=request.customer_tenant_id,
-        customer_name=request.customer_name,
-        subscription_id=request.subscription_id,
-        resource_group=request.resource_group,
-        region=request.region,
-        des_name=request.des_name,
+    return lifecycle.deployment_of(
+        request,
+        workflow_id,
         encryption_set_id=resources.encryption_set_id,
         identity_id=identity.id,
-        federated_client_id=app.app_id,
-        app_object_id=app.object_id if plan.is_isolated(request) else None,
+        app_id=app.app_id,
+        app_object_id=app.object_id,
         key_url=resources.key_url,
-        encryption_type=request.encryption_type,
-        rotation_to_latest_key_version_enabled=request.rotation_to_latest_key_version_enabled,
-        disk_sku=request.disk_sku,
-        test_disk_size_gb=request.test_disk_size_gb,
-        identity_mode=request.policy.identity_mode,
-        policy=request.policy,
     )
 
 
