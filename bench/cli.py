@@ -201,10 +201,11 @@ async def collect(args: argparse.Namespace) -> dict[str, Any]:
 def _gap_figures(gaps: tuple[float, ...]) -> dict[str, float]:
     if not gaps:
         return {}
+    ordered = sorted(gaps)
     return {
-        "p50": round(percentile(list(gaps), 0.5), 3),
-        "p90": round(percentile(list(gaps), 0.9), 3),
-        "max": round(max(gaps), 3),
+        "p50": round(percentile(ordered, 0.5), 3),
+        "p90": round(percentile(ordered, 0.9), 3),
+        "max": round(ordered[-1], 3),
     }
 
 
