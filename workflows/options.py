@@ -164,18 +164,8 @@ NOTIFY_WAITING_ON_CANCEL = dataclasses.replace(
 
 # A watch check's reads: one that keeps failing for a quarter of an hour fails this check, and the
 # next check tries again; the watch reports the gap instead of stalling on it.
-WATCH_READ = CallProfile(
-    start_to_close=timedelta(minutes=2),
-    schedule_to_close=timedelta(minutes=15),
-    retry=RetryPolicy(
-        initial_interval=timedelta(seconds=2),
-        backoff_coefficient=2.0,
-        maximum_interval=timedelta(minutes=1),
-        maximum_attempts=0,
-        non_retryable_error_types=_NEVER_RETRY,
-    ),
-)
+WATCH_READ = AZURE_CALL.within(timedelta(minutes=15))
 # The probe disk (create and delete) on the paced writes queue, within one default check interval.
-WATCH_PROBE = dataclasses.replace(PACED_LONG_RUNNING_WRITE, schedule_to_close=timedelta(hours=1))
+WATCH_PROBE = PACED_LONG_RUNNING_WRITE.within(timedelta(hours=1))
 # Lifecycle notices keep the cancellation their recorded histories were scheduled with.
 LIFECYCLE_NOTIFY = dataclasses.replace(NOTIFY, cancellation=ActivityCancellationType.TRY_CANCEL)
