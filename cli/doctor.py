@@ -11,16 +11,17 @@ import asyncio
 import json
 import os
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
-from activities.azure_clients import AzureClients
-from activities.preflight import PreflightReport, check_isv
 from cli.errors import ExitCode
 from config.secret_files import with_secret_files
 from config.settings import AzureSettings, SettingsError
+
+if TYPE_CHECKING:
+    from activities.preflight import PreflightReport
 
 MARKS = {"ok": "[green]ok[/green]", "missing": "[red]MISSING[/red]", "info": "[cyan]info[/cyan]"}
 # Azure SDK calls of an unreachable endpoint retry for a while; doctor answers sooner.
@@ -30,6 +31,10 @@ TIMEOUT = 60.0
 async def _check(
     settings: AzureSettings, subscription_id: str, resource_group: str
 ) -> PreflightReport:
+    # The Azure SDKs take about 2 s to import: every other command would pay it at start-up.
+    from activities.azure_clients import AzureClients
+    from activities.preflight import check_isv
+
     # Transient retries off: a doctor that waits minutes for a dead endpoint helps no one.
     async with AzureClients(settings, arm_retries=0) as clients:
         async with asyncio.timeout(TIMEOUT):
