@@ -25,7 +25,7 @@ from temporalio.client import Client
 
 from bench.driver import DRIVER_CONCURRENCY
 from bench.proc import CpuSample, peak_rss_mb, rss_mb
-from bench.report import _table
+from bench.report import markdown_table
 from bench.scenarios import OnboardingWorker, start_onboarding_worker
 from bench.stack import BenchStack
 from client import operations
@@ -180,7 +180,7 @@ def render(figures: dict[str, Any]) -> str:
     head = (
         f"workflow cache {figures['cache']}; worker after its warm-up: {figures['warm_rss_mb']} MB"
     )
-    return f"{title}{env}\n{head}\n\n{_table(header, rows)}"
+    return f"{title}{env}\n{head}\n\n{markdown_table(header, rows)}"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 
-def _table(header: list[str], rows: list[list[Any]]) -> str:
+def markdown_table(header: list[str], rows: list[list[Any]]) -> str:
     cells = [header, *[[str(c) for c in row] for row in rows]]
     widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
     lines = ["  ".join(c.rjust(w) for c, w in zip(row, widths, strict=True)) for row in cells]
@@ -53,7 +53,7 @@ def render(figures: dict[str, Any]) -> str:
     out += [
         "",
         "Throughput (customer answers at once; Azure calls per onboarding)",
-        _table(header, rows),
+        markdown_table(header, rows),
     ]
     if first := figures.get("first_onboarding"):
         out.append(

@@ -18,7 +18,7 @@ from typing import Any
 
 from bench import scenarios
 from bench.driver import percentile
-from bench.report import _table
+from bench.report import markdown_table
 from bench.stack import BenchStack
 from config.settings import WorkerSettings
 
@@ -108,7 +108,7 @@ def render(figures: dict[str, Any]) -> str:
     ]
     title = f"{figures['command']}   ({figures['date']}, {figures['cpus']} CPUs)"
     env = f"\nworker env: {figures['worker_env']}" if figures["worker_env"] else ""
-    return f"{title}{env}\n\n{_table(header, rows)}"
+    return f"{title}{env}\n\n{markdown_table(header, rows)}"
 
 
 def main(argv: list[str] | None = None) -> int:
