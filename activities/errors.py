@@ -10,7 +10,7 @@ Exception raised by an SDK call        -> ApplicationError (models.ErrorType), r
 ├── HttpResponseError (ARM, LRO result) / APIError, ODataError (Graph): by text, code, status
 │   │   (a failed async operation arrives with HTTP status 200: the poll itself succeeded)
 │   ├── AADSTS70021 (FIC not replicated yet) -> FIC_PROPAGATING, retryable for
-│   │                                       FIC_PROPAGATION_ATTEMPTS attempts, then ISV rejection
+│   │                                       FIC_PROPAGATION_WINDOW, then ISV rejection
 │   ├── customer trust-chain text/code  -> CUSTOMER_SETUP, non-retryable, details=[issue]
 │   ├── ISV trust-chain code            -> AZURE_REQUEST_REJECTED, non-retryable
 │   ├── 403 AuthorizationFailed / LinkedAuthorizationFailed / Authorization_RequestDenied
@@ -36,7 +36,7 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 import httpx
@@ -54,6 +54,7 @@ from temporalio.exceptions import ApplicationError
 from activities.isv_access import isv_access
 from config.logging_setup import redact_text
 from models import CustomerSetupIssue, ErrorType
+from models.wording import duration_words
 
 DEFAULT_THROTTLE_DELAY = timedelta(seconds=10)
 MAX_MESSAGE = 600
@@ -65,12 +66,15 @@ UNRECOGNIZED_REJECTION = ErrorType.UNRECOGNIZED_REJECTION
 # AADSTS70021 right after the FIC was written: Entra has not replicated it yet. Learn
 # (workload-identity-federation-considerations, "Time for federated credential changes to
 # propagate") says a token request "several minutes after configuring" may still fail and
-# recommends retries. The bound lives here: FIC_PROPAGATION_ATTEMPTS attempts,
-# FIC_PROPAGATION_DELAY apart (about 8 minutes), then it is an ISV-side rejection. It must stay
-# below the DES activity's retry policy (workflows/options.py LONG_RUNNING_RETRY, 10 attempts), or
-# the policy ends the retries first with this retryable type instead of the clear rejection.
+# recommends retries. The bound lives here, and it is time, not attempts: crashed workers and 429s
+# also use attempts up. The activity was scheduled after the credential was written (the customer
+# hand-off lies between them), so the time since it was first scheduled is a lower bound on the
+# credential's age: within FIC_PROPAGATION_WINDOW of scheduling, retry FIC_PROPAGATION_DELAY apart;
+# later, the credential is old enough that it is a real mismatch, an ISV-side rejection. The window
+# must stay well inside the activity's own retry window (workflows/options.py, hours), or the
+# policy would end the retries first with this retryable type instead of the clear rejection.
 FIC_PROPAGATING = ErrorType.FIC_PROPAGATING
-FIC_PROPAGATION_ATTEMPTS = 8
+FIC_PROPAGATION_WINDOW = timedelta(minutes=10)
 FIC_PROPAGATION_DELAY = timedelta(seconds=60)
 
 Side = Literal["customer", "isv"]
@@ -399,27 +403,29 @@ def _code_from_body(error: HttpResponseError) -> str | None:
     return None
 
 
-def _attempt() -> int:
-    """The current activity attempt (1 outside an activity, e.g. in a plain unit test)."""
-    return activity.info().attempt if activity.in_activity() else 1
+def _since_scheduled() -> timedelta:
+    """Time since this activity was first scheduled, over all its attempts (zero outside one)."""
+    if not activity.in_activity():
+        return timedelta(0)
+    return datetime.now(UTC) - activity.info().scheduled_time
 
 
 def _fic_propagating(
     failure: AzureFailure, operation: str, rule: TrustChainRule
 ) -> ApplicationError:
     summary = _summary(failure)
-    attempt = _attempt()
-    if attempt < FIC_PROPAGATION_ATTEMPTS:
+    waited = _since_scheduled()
+    if waited < FIC_PROPAGATION_WINDOW:
         return ApplicationError(
             f"{operation}: Entra has not matched the federated credential yet ({summary}); it "
-            f"can take minutes to replicate, retrying (attempt {attempt} of "
-            f"{FIC_PROPAGATION_ATTEMPTS})",
+            f"can take minutes to replicate, retrying for up to "
+            f"{duration_words(FIC_PROPAGATION_WINDOW)}",
             type=FIC_PROPAGATING,
             next_retry_delay=FIC_PROPAGATION_DELAY,
         )
     return ApplicationError(
-        f"{operation}: the federated credential still does not match after {attempt} attempts: "
-        f"{summary}. {rule.fix}",
+        f"{operation}: the federated credential still does not match "
+        f"{duration_words(waited)} after it was first requested: {summary}. {rule.fix}",
         {"code": rule.code, "fix": rule.fix},
         type=ErrorType.AZURE_REQUEST_REJECTED,
         non_retryable=True,
@@ -592,7 +598,7 @@ def _retry_after(headers: Any) -> timedelta | None:
 
 __all__ = [
     "FIC_PROPAGATING",
-    "FIC_PROPAGATION_ATTEMPTS",
+    "FIC_PROPAGATION_WINDOW",
     "UNRECOGNIZED_REJECTION",
     "AzureError",
     "AzureFailure",

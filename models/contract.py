@@ -42,7 +42,7 @@ class ErrorType(StrEnum):
     # ISV operator is flagged (OnboardingStatus.operator_attention).
     UNRECOGNIZED_REJECTION = "UnrecognizedAzureRejection"
     # AADSTS70021 right after the federated credential was written: retryable for a bounded window
-    # (activities/errors.py FIC_PROPAGATION_ATTEMPTS), then an ISV-side rejection.
+    # (activities/errors.py FIC_PROPAGATION_WINDOW), then an ISV-side rejection.
     FIC_PROPAGATING = "FederatedCredentialPropagating"
     # A new run with the id of a completed onboarding (`temporal workflow start`, another reuse
     # policy): refused before anything is sent or written.

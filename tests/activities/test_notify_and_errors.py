@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 import pytest
@@ -14,8 +16,8 @@ from temporalio.testing import ActivityEnvironment
 from activities import LogNotifier, NotifierActivities, WebhookNotifier
 from activities.errors import (
     FIC_PROPAGATING,
-    FIC_PROPAGATION_ATTEMPTS,
     FIC_PROPAGATION_DELAY,
+    FIC_PROPAGATION_WINDOW,
     UNRECOGNIZED_REJECTION,
     classify,
 )
@@ -196,19 +198,40 @@ def test_real_azure_messages_map_to_customer_issues(code: str, message: str, exp
     assert CustomerSetupIssue.model_validate(error.details[0]).code == expected
 
 
+def _classified_in_attempt(
+    failure: HttpResponseError, attempt: int, since_scheduled: timedelta
+) -> Any:
+    """classify() inside an activity on `attempt`, first scheduled `since_scheduled` ago."""
+    env = ActivityEnvironment()
+    env.info = dataclasses.replace(
+        env.info, attempt=attempt, scheduled_time=datetime.now(UTC) - since_scheduled
+    )
+    return env.run(lambda: classify(failure, "op"))
+
+
 async def test_aadsts70021_is_retried_for_a_bounded_window_then_rejected() -> None:
     """AADSTS70021 right after the FIC was written is replication lag (Learn recommends retrying):
-    retryable until FIC_PROPAGATION_ATTEMPTS, then a non-retryable ISV-side rejection."""
+    retryable within FIC_PROPAGATION_WINDOW of the activity's scheduling, then a non-retryable
+    ISV-side rejection."""
     failure = _arm_error(
         200, "KeyVaultAccessForbidden", "AADSTS70021: No matching federated identity record found"
     )
-    early = classify(failure, "op")
+    early = _classified_in_attempt(failure, 1, timedelta(seconds=5))
     assert early is not None and early.type == FIC_PROPAGATING and not early.non_retryable
     assert early.next_retry_delay == FIC_PROPAGATION_DELAY
-    env = ActivityEnvironment()
-    env.info = dataclasses.replace(env.info, attempt=FIC_PROPAGATION_ATTEMPTS)
-    late = env.run(lambda: classify(failure, "op"))
+    late = _classified_in_attempt(failure, 2, FIC_PROPAGATION_WINDOW + timedelta(seconds=1))
     assert late is not None and late.type == ErrorType.AZURE_REQUEST_REJECTED and late.non_retryable
+    assert "does not match 10 minutes 1 second after it was first requested" in late.message
+
+
+async def test_aadsts70021_retries_are_not_used_up_by_crashed_attempts() -> None:
+    """Attempts that workers lost (SIGKILL, heartbeat timeout) or spent on 429s count for nothing:
+    the 30th attempt two minutes in is still within the propagation window."""
+    failure = _arm_error(
+        200, "KeyVaultAccessForbidden", "AADSTS70021: No matching federated identity record found"
+    )
+    error = _classified_in_attempt(failure, 30, timedelta(minutes=2))
+    assert error is not None and error.type == FIC_PROPAGATING and not error.non_retryable
 
 
 @pytest.mark.parametrize("status", [200, 400])
@@ -300,3 +323,12 @@ def test_access_fix_names_the_role_of_the_key_host(vault: str, role: str) -> Non
     fix = CustomerSetupIssue.model_validate(error.details[0]).fix
     assert role in fix
     assert ("--hsm-name" in fix) == ("managedhsm" in vault)
+
+
+def test_the_propagation_window_ends_well_inside_the_retry_windows() -> None:
+    """Otherwise the retry policy, not the classifier, would end a streak with a retryable type."""
+    from workflows import options
+
+    for profile in (options.PACED_DES_WRITE, options.PACED_LONG_RUNNING_WRITE, options.AZURE_CALL):
+        assert profile.schedule_to_close is not None
+        assert profile.schedule_to_close >= FIC_PROPAGATION_WINDOW * 3, profile
