@@ -3,6 +3,7 @@ workflow tests and the bench's 30-day-wait figure (bench/long_wait.py) run onboa
 
 from __future__ import annotations
 
+import json
 import os
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -108,6 +109,16 @@ class Onboarding:
 
     async def event_count(self) -> int:
         return len((await self.handle.fetch_history()).events)
+
+    async def activity_summaries(self) -> list[str]:
+        """The summary the Temporal UI shows beside each scheduled activity, in order."""
+        history = await self.handle.fetch_history()
+        return [
+            json.loads(event.user_metadata.summary.data)
+            for event in history.events
+            if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
+            and event.user_metadata.HasField("summary")
+        ]
 
     async def record_history(self, name: str) -> None:
         await record_history(self.handle, name)

@@ -214,7 +214,7 @@ def current_details(
     if (attention := status.operator_attention) is not None:
         lines.append(
             f"**Needs the ISV operator:** {escape_markdown(attention.code)} since "
-            f"{attention.at.isoformat()}: {escape_markdown(attention.message)}"
+            f"{moment_words(attention.at)}: {escape_markdown(attention.message)}"
         )
     if status.stage == Stage.AWAITING_CUSTOMER and status.instructions is not None:
         lines.append("")

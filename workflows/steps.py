@@ -27,6 +27,7 @@ from models import (
     TestDiskRef,
     TestDiskSpec,
 )
+from models.wording import duration_words
 from workflows import options
 from workflows.options import CallProfile
 from workflows.task_queues import paced_queue
@@ -88,7 +89,7 @@ async def wait_feature_registered(ref: FeatureRef, give_up_after: timedelta) -> 
         FeatureActivities.wait_feature_registered,
         ref,
         options.FEATURE_POLL.within(give_up_after),
-        f"Wait until {ref.feature_name} is Registered (at most {give_up_after})",
+        f"Wait until {ref.feature_name} is Registered (at most {duration_words(give_up_after)})",
     )
 
 
@@ -98,7 +99,8 @@ async def ensure_feature_registered(ref: FeatureRef, give_up_after: timedelta) -
         FeatureActivities.ensure_feature_registered,
         ref,
         options.FEATURE_ENSURE.within(give_up_after),
-        f"Ensure feature {ref.feature_name} is Registered (at most {give_up_after})",
+        f"Ensure feature {ref.feature_name} is Registered"
+        f" (at most {duration_words(give_up_after)})",
     )
 
 

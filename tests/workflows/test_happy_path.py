@@ -65,6 +65,12 @@ async def test_feature_registration_polls_then_reregisters_provider(
     assert names.index(A.REGISTER_PROVIDER) < names.index(A.ENSURE_APPLICATION)
     assert not {A.GET_FEATURE, A.REGISTER_FEATURE, A.WAIT_FEATURE_REGISTERED} & set(names)
     assert result.feature_state == "Registered"
+    # What the UI shows beside each activity: durations in words, not `6:00:00`.
+    summaries = await onboarding.activity_summaries()
+    assert (
+        "Ensure feature EncryptionAtRestWithCrossTenantKey is Registered (at most 6 hours)"
+        in summaries
+    ), summaries
     # 80 before the worker-policy, vault-tenant and completed-id guards (activities, markers).
     assert events <= 95
 

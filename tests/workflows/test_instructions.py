@@ -14,6 +14,7 @@ from models import (
     Attempt,
     CustomerSetupComplete,
     OnboardingStatus,
+    OperatorAttention,
     Stage,
     key_url_problem,
     parse_request,
@@ -156,12 +157,16 @@ def test_customer_and_operator_texts_show_no_raw_durations() -> None:
     status = _awaiting_after_failure("attempt 1: KeyVaultAccessForbidden: no role")
     status.instructions = instructions
     status.deadline = asked_at + request.customer_deadline
+    status.operator_attention = OperatorAttention(
+        code="FederatedCredentialPropagating", message="no match yet", at=asked_at
+    )
     details = current_details(status, reminder_interval=request.reminder_interval)
     deadline = deadline_exceeded(request, asked_at + request.customer_deadline).message
     feature = feature_registration_timeout(request).message
     assert "in 14 days, on 2026-12-15 10:00 UTC" in instructions.markdown
     assert "every 2 days" in instructions.markdown
     assert "**Deadline:** 2026-12-15 10:00 UTC" in details and "(every 2 days)" in details
+    assert "since 2026-12-01 10:00 UTC: no match yet" in details
     assert "by the deadline 2026-12-15 10:00 UTC (14 days after" in deadline
     assert "within 6 hours;" in feature
     for text in (instructions.markdown, details, deadline, feature):
