@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 
 from cli.errors import CliError
 from cli.status_view import ProgressPrinter, render_result
@@ -19,13 +20,17 @@ from customer_page.form_client import submit_key_url
 from emulator.control import EmulatorControl, IsvTenant
 from harness.customer_page import CustomerPageProcess
 from harness.local_stack import DevServer, WorkerProcess, start_seeded_emulator, worker_env
-from models import Stage, parse_request
+from models import TERMINAL_STAGES, Stage, parse_request
 
 DEMO_TIMEOUT = 300.0
 CUSTOMER_NAME = "Contoso"
 REGION = "eastus"
 WEBHOOK_CHANNEL = "demo-customer"
-_ENDED = frozenset({Stage.COMPLETED, Stage.FAILED, Stage.CANCELLED})
+
+
+def print_failure(console: Console, what: str, detail: object) -> None:
+    """In red, with Azure's or the page's words verbatim: `[/<version>]` in them is not markup."""
+    console.print(f"[red]{what}: {escape(str(detail))}[/]", soft_wrap=True)
 
 
 @dataclass(frozen=True)
@@ -146,12 +151,13 @@ async def _onboard_one_customer(
         printer,
         # Waiting for the link too: the notification carrying it goes out just after the stage.
         until=lambda s: (
-            (s.stage == Stage.AWAITING_CUSTOMER and s.setup_page_link_sent) or s.stage in _ENDED
+            (s.stage == Stage.AWAITING_CUSTOMER and s.setup_page_link_sent)
+            or s.stage in TERMINAL_STAGES
         ),
         health_check=worker_alive,
     )
-    if waiting.instructions is None or waiting.stage in _ENDED:
-        console.print(f"[red]the onboarding ended before the hand-off: {waiting.last_failure}[/]")
+    if waiting.instructions is None or waiting.stage in TERMINAL_STAGES:
+        print_failure(console, "the onboarding ended before the hand-off", waiting.last_failure)
         return False
 
     console.print("[bold]3/5[/] playing the customer's administrator in their own tenant:")
@@ -172,15 +178,15 @@ async def _onboard_one_customer(
     # The same GET and form POST (cookie and CSRF token included) a browser would send.
     answer = await submit_key_url(link, key_url, note="set up by the demo")
     if answer.notice_kind != "ok":
-        console.print(f"[red]the setup page refused the key URL: {answer.notice}[/]")
+        print_failure(console, "the setup page refused the key URL", answer.notice)
         return False
-    console.print(f"[bold]4/5[/] submitted the key URL on the setup page: {answer.notice}")
+    console.print(f"[bold]4/5[/] submitted the key URL on the setup page: {escape(answer.notice)}")
     final = await operations.watch_status(
         client, target, workflow_id, printer, health_check=worker_alive
     )
     console.print("[bold]5/5[/] result")
     if final.stage != Stage.COMPLETED:
-        console.print(f"[red]onboarding {final.stage.value}: {final.last_failure}[/]")
+        print_failure(console, f"onboarding {final.stage.value}", final.last_failure)
         return False
     render_result(await operations.fetch_result(client, workflow_id), console)
     notices = await control.webhook_messages(WEBHOOK_CHANNEL)

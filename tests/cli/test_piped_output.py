@@ -49,3 +49,14 @@ def test_a_resource_id_in_a_table_is_not_folded() -> None:
     render_result(result, console_for(file=buffer))
     assert DES_ID in buffer.getvalue().split("created:")[0]
     assert f"created: {DES_ID};" in buffer.getvalue()
+
+
+def test_a_failure_with_brackets_is_printed_verbatim() -> None:
+    """Azure's or the setup page's words may hold `[/<version>]` or `[abc]`: shown, not parsed as
+    rich markup (which raised MarkupError or silently dropped the bracketed text)."""
+    from cli.demo import print_failure
+
+    out = io.StringIO()
+    detail = "the key URL needs its version: https://kv.vault.azure.net/keys/k[/<version>] [abc]"
+    print_failure(console_for(file=out), "the setup page refused the key URL", detail)
+    assert out.getvalue() == f"the setup page refused the key URL: {detail}\n"
