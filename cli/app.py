@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
 import signal
 import sys
 from collections.abc import Awaitable, Callable
@@ -39,6 +40,8 @@ from customer_page.settings import LinkIssuer
 from models import CustomerSetupComplete, OnboardingStatus, Stage, key_url_problem
 from models.lifecycle import KeyChange, OffboardResult, WatchStatus
 
+HELP_WIDTH_OFF_TERMINAL = 100
+
 app = typer.Typer(
     help="Onboard customers to cross-tenant customer-managed keys for Azure managed disks.\n\n"
     + EXIT_CODES_HELP,
@@ -47,6 +50,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     # Help texts quote URL shapes such as `[/<version>]`, which rich markup would parse as tags.
     rich_markup_mode=None,
+    # Off a terminal click assumes 80 columns and breaks the key URL shape mid-word: 100 instead,
+    # unless COLUMNS says otherwise; a terminal keeps its own width.
+    context_settings={"terminal_width": shutil.get_terminal_size((HELP_WIDTH_OFF_TERMINAL, 24))[0]},
 )
 
 # Wide enough for an ARM resource id or a Temporal UI link in a table cell on one line.

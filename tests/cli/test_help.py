@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 from typer.testing import CliRunner
 
 from cli.app import app
+from tests.cli.starter_process import REPO_ROOT
 
 COMMANDS = [
     command.name or (command.callback.__name__ if command.callback else "")
@@ -26,8 +31,20 @@ def test_help_exits_zero(command: list[str]) -> None:
     assert "Usage:" in result.output
 
 
-def test_complete_help_shows_the_key_url_shape_verbatim() -> None:
-    """The key URL shape is shown as typed: help text is plain, never read as markup."""
-    result = CliRunner().invoke(app, ["complete", "--help"], env={"COLUMNS": "200"})
-    unwrapped = "".join(result.output.split())  # the runner's console may wrap the column
-    assert "https://<vault>.vault.azure.net/keys/<name>/<version>" in unwrapped
+def test_complete_help_piped_shows_the_key_url_shape_whole() -> None:
+    """`starter.py complete --help | less`: no MarkupError, and the key URL shape on one line
+    (off a terminal click assumed 80 columns and broke it mid-word)."""
+    env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
+    done = subprocess.run(
+        [sys.executable, "starter.py", "complete", "--help"],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+    assert "--key-url <str>             https://<vault>.vault.azure.net/keys/<name>/<version>" in (
+        done.stdout
+    )
