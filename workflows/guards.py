@@ -24,26 +24,18 @@ POLICY_READ = dataclasses.replace(
 
 async def load_policy() -> Policy:
     """The worker's policy, once per run: recorded in history, so replay sees the same one."""
-    return await workflow.execute_activity_method(
-        PolicyActivities.load_policy,
-        start_to_close_timeout=POLICY_READ.start_to_close,
-        schedule_to_close_timeout=POLICY_READ.schedule_to_close,
-        retry_policy=POLICY_READ.retry,
-        cancellation_type=POLICY_READ.cancellation,
-        summary="Load the worker's onboarding policy",
+    return await steps.run_without_argument(
+        PolicyActivities.load_policy, POLICY_READ, "Load the worker's onboarding policy"
     )
 
 
 async def earlier_completed_run(workflow_id: str) -> str | None:
     """The run id of a completed run with this workflow's id, if one exists."""
-    return await workflow.execute_activity_method(
+    return await steps.run(
         RunHistoryActivities.earlier_completed_run,
         workflow_id,
-        start_to_close_timeout=POLICY_READ.start_to_close,
-        schedule_to_close_timeout=POLICY_READ.schedule_to_close,
-        retry_policy=POLICY_READ.retry,
-        cancellation_type=POLICY_READ.cancellation,
-        summary=f"Check that no earlier run of {workflow_id} completed",
+        POLICY_READ,
+        f"Check that no earlier run of {workflow_id} completed",
     )
 
 

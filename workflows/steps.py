@@ -52,17 +52,26 @@ async def run(
     summary: str,
 ) -> Result:
     """Schedule one activity method with the timeouts, retries and queue of its profile."""
-    return await workflow.execute_activity_method(
-        activity,
-        arg,
-        task_queue=paced_queue(profile.queue),
-        start_to_close_timeout=profile.start_to_close,
-        schedule_to_close_timeout=profile.schedule_to_close,
-        heartbeat_timeout=profile.heartbeat,
-        retry_policy=profile.retry,
-        cancellation_type=profile.cancellation,
-        summary=summary,
-    )
+    return await workflow.execute_activity_method(activity, arg, **_scheduling(profile, summary))
+
+
+async def run_without_argument(
+    activity: Callable[[Any], Awaitable[Result]], profile: CallProfile, summary: str
+) -> Result:
+    """`run` for an activity method that takes no argument."""
+    return await workflow.execute_activity_method(activity, **_scheduling(profile, summary))
+
+
+def _scheduling(profile: CallProfile, summary: str) -> dict[str, Any]:
+    return {
+        "task_queue": paced_queue(profile.queue),
+        "start_to_close_timeout": profile.start_to_close,
+        "schedule_to_close_timeout": profile.schedule_to_close,
+        "heartbeat_timeout": profile.heartbeat,
+        "retry_policy": profile.retry,
+        "cancellation_type": profile.cancellation,
+        "summary": summary,
+    }
 
 
 async def get_feature(ref: FeatureRef) -> FeatureState:

@@ -11,7 +11,10 @@
     entry points    worker.py, starter.py, bench/
 
 The emulator stands apart: it imports nothing of the service, and the service's code imports it
-only from the harness (the demo, tests and bench start it), never from the product layers.
+only from the harness and the demo (`cli/demo.py` seeds it), never from the product layers.
+
+Inside workflows/, activities are scheduled in one place, `workflows/steps.py`, through typed
+method references and the named call profiles of `workflows/options.py`.
 """
 
 from __future__ import annotations
@@ -181,3 +184,25 @@ def test_no_import_cycles_between_modules() -> None:
 
     for name in graph:
         visit(name, ())
+
+
+def test_activities_are_scheduled_only_through_the_steps_runner() -> None:
+    """One runner applies a call profile's timeouts, retries, heartbeat, cancellation and queue;
+    a call scheduled elsewhere would pick its own, or name its activity by a string."""
+    scheduling = {
+        "execute_activity",
+        "execute_activity_method",
+        "start_activity",
+        "start_activity_method",
+        "execute_local_activity",
+        "execute_local_activity_method",
+        "start_local_activity",
+        "start_local_activity_method",
+    }
+    offenders = []
+    for path in sorted((ROOT / "workflows").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Attribute) and node.attr in scheduling:
+                offenders.append(f"{path.name}:{node.lineno} {node.attr}")
+    assert [o for o in offenders if not o.startswith("steps.py:")] == []
+    assert {o.split()[1] for o in offenders} == {"execute_activity_method"}
