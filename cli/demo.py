@@ -180,7 +180,7 @@ async def _onboard_one_customer(
     if answer.notice_kind != "ok":
         print_failure(console, "the setup page refused the key URL", answer.notice)
         return False
-    console.print(f"[bold]4/5[/] submitted the key URL on the setup page: {escape(answer.notice)}")
+    console.print(f"[bold]4/5[/] submitted the key URL on the setup page: {escape(str(answer.notice))}")
     final = await operations.watch_status(
         client, target, workflow_id, printer, health_check=worker_alive
     )
@@ -188,7 +188,7 @@ async def _onboard_one_customer(
     if final.stage != Stage.COMPLETED:
         print_failure(console, f"onboarding {final.stage.value}", final.last_failure)
         return False
-    render_result(await operations.fetch_result(client, workflow_id), console)
+    render_result(await operations.fetch_result(client, target, workflow_id), console)
     notices = await control.webhook_messages(WEBHOOK_CHANNEL)
     console.print(
         f"customer notifications delivered to the emulator's webhook sink: {len(notices)}"

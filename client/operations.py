@@ -11,6 +11,7 @@ from typing import Any
 from temporalio.client import (
     Client,
     WorkflowExecutionStatus,
+    WorkflowFailureError,
     WorkflowQueryFailedError,
     WorkflowUpdateFailedError,
     WorkflowUpdateRPCTimeoutOrCancelledError,
@@ -155,9 +156,19 @@ async def fetch_status(
         raise rpc_failure(error, target, workflow_id) from None
 
 
-async def fetch_result(client: Client, workflow_id: str) -> OnboardingResult:
+async def fetch_result(
+    client: Client, target: TemporalTarget, workflow_id: str
+) -> OnboardingResult:
+    """The completed onboarding's result; OperationRejected if it failed or was cancelled."""
     handle = client.get_workflow_handle(workflow_id, result_type=OnboardingResult)
-    return await handle.result()
+    try:
+        return await handle.result()
+    except WorkflowFailureError as error:
+        cause = error.cause
+        reason = getattr(cause, "message", None) or str(cause)
+        raise OperationRejected(f"onboarding '{workflow_id}' did not complete: {reason}") from None
+    except RPCError as error:
+        raise rpc_failure(error, target, workflow_id) from None
 
 
 async def watch_status(

@@ -11,21 +11,20 @@ import json
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import timedelta
-from typing import Any
 
 import pytest
 from temporalio.client import Client
-from temporalio.worker import Worker
 
+from client import operations
+from client.connection import DEFAULT_NAMESPACE, TemporalTarget
+from client.errors import OperationRejected, WorkflowNotFound
 from harness.fake_azure import FakeAzure
+from harness.fake_onboarding import workers_on
 from harness.local_stack import DevServer
 from models import ActivityName, OnboardingStatus
 from payload_codec.codec import data_converter
 from tests.cli.requests import as_flags, request_fields
 from tests.cli.starter_process import CliRun, run_starter
-from workflows import WORKFLOWS
-from workflows.task_queues import azure_writes_task_queue, des_writes_task_queue
 
 KEY_URL = "https://contosokv.vault.azure.net/keys/disk-key/0123456789abcdef0123456789abcdef"
 
@@ -34,6 +33,8 @@ KEY_URL = "https://contosokv.vault.azure.net/keys/disk-key/0123456789abcdef01234
 class FakeStack:
     env: dict[str, str]
     fake: FakeAzure
+    client: Client
+    target: TemporalTarget
 
     async def cli(self, *args: str) -> CliRun:
         return await run_starter(*args, env=self.env)
@@ -62,35 +63,10 @@ async def fake_stack(cli_server: DevServer) -> AsyncIterator[FakeStack]:
     client = await Client.connect(cli_server.address, data_converter=data_converter(None))
     task_queue = f"fake-{uuid.uuid4().hex[:8]}"
     fake = FakeAzure()
-    heartbeats: dict[str, Any] = {
-        "default_heartbeat_throttle_interval": timedelta(milliseconds=50),
-        "max_heartbeat_throttle_interval": timedelta(milliseconds=50),
-    }
-    async with (
-        Worker(
-            client,
-            task_queue=task_queue,
-            workflows=WORKFLOWS,
-            activities=fake.activities(),
-            **heartbeats,
-        ),
-        # worker.py serves the DES-writes and Azure-writes queues too; so must this stand-in.
-        Worker(
-            client,
-            task_queue=des_writes_task_queue(task_queue),
-            activities=fake.activities(),
-            **heartbeats,
-        ),
-        Worker(
-            client,
-            task_queue=azure_writes_task_queue(task_queue),
-            activities=fake.activities(),
-            **heartbeats,
-        ),
-    ):
-        yield FakeStack(
-            {"TEMPORAL_ADDRESS": cli_server.address, "TEMPORAL_TASK_QUEUE": task_queue}, fake
-        )
+    async with workers_on(client, task_queue, fake.activities()):
+        env = {"TEMPORAL_ADDRESS": cli_server.address, "TEMPORAL_TASK_QUEUE": task_queue}
+        target = TemporalTarget(cli_server.address, DEFAULT_NAMESPACE, task_queue)
+        yield FakeStack(env, fake, client, target)
 
 
 async def test_status_json_is_the_status_model(fake_stack: FakeStack) -> None:
@@ -179,3 +155,8 @@ async def test_cancel_then_watch_exits_1(fake_stack: FakeStack) -> None:
     assert (await fake_stack.status(workflow_id))["stage"] == "cancelled"
     again = await fake_stack.cli("cancel", "-w", workflow_id)
     assert again.code == 1 and "already" in again.stderr
+    # The client library says so in its own exceptions, not the SDK's.
+    with pytest.raises(OperationRejected, match=f"'{workflow_id}' did not complete: .*cancel"):
+        await operations.fetch_result(fake_stack.client, fake_stack.target, workflow_id)
+    with pytest.raises(WorkflowNotFound):
+        await operations.fetch_result(fake_stack.client, fake_stack.target, "no-such-onboarding")
