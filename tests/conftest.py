@@ -1,5 +1,7 @@
 """What several test folders share: one in-process Azure emulator per session with a fresh ISV
-and customer tenant per test, and the `slow` marker for the quick loop.
+and customer tenant per test, one real Temporal dev server per session (`dev_env`, or
+`dev_environment` for a client with another data converter), and the `slow` marker for the quick
+loop.
 
     uv run pytest -m "not slow"     # unit, emulator, activity and workflow tests: the quick loop
     uv run pytest                   # everything, as CI runs it
@@ -16,9 +18,14 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.converter import DataConverter
+from temporalio.testing import WorkflowEnvironment
 
 from emulator.control import CustomerTenant, IsvTenant
 from emulator.runner import RunningEmulator, start_emulator
+from harness.local_stack import DEFAULT_NAMESPACE, DevServer
 
 TESTS = Path(__file__).parent
 # Every test in these folders runs real dev servers and emulator, worker.py or starter.py
@@ -50,3 +57,37 @@ async def isv(emulator: RunningEmulator) -> IsvTenant:
 async def customer(emulator: RunningEmulator) -> CustomerTenant:
     """A fresh customer tenant with its own Key Vault scope."""
     return await emulator.control.create_customer_tenant()
+
+
+@pytest.fixture(scope="session")
+async def temporal_dev_server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[DevServer]:
+    """One `temporal server start-dev` per session, started the way the demo and e2e stacks start
+    theirs (harness DevServer: a free port, our search attributes, one partition per task queue),
+    and only when a test asks for it."""
+    server = DevServer(db_file=tmp_path_factory.mktemp("temporal") / "temporal.db", ui=False)
+    await server.start()
+    yield server
+    server.stop()
+
+
+async def dev_environment(
+    server: DevServer, data_converter: DataConverter = pydantic_data_converter
+) -> WorkflowEnvironment:
+    """A workflow environment on `server` whose client uses `data_converter`."""
+    client = await Client.connect(
+        server.address, namespace=DEFAULT_NAMESPACE, data_converter=data_converter
+    )
+    return WorkflowEnvironment.from_client(client)
+
+
+@pytest.fixture(scope="session")
+async def dev_env(temporal_dev_server: DevServer) -> WorkflowEnvironment:
+    """A real dev server, for races whose outcome depends on how the server sequences messages,
+    for visibility, and for what only a server enforces (heartbeat timeouts, TLS, pollers).
+
+    The time-skipping test server records a signal and an update that arrive together in an order
+    that differs from the one it delivered them in, so replaying its history of such a race can
+    fail where a real server's history replays (60 of 60 races on a dev server did, while the
+    test server's failed about 1 in 15).
+    """
+    return await dev_environment(temporal_dev_server)

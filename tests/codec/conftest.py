@@ -1,29 +1,25 @@
-"""A dev server whose default client encrypts, and a codec server in front of the same keys."""
+"""The session's dev server through a client that encrypts, and a codec server in front of the
+same keys."""
 
-import shutil
 from collections.abc import AsyncIterator
 
 import pytest
 from aiohttp import web
 from temporalio.testing import WorkflowEnvironment
 
-from models import search_attributes
+from harness.local_stack import DevServer
 from payload_codec.codec import AesGcmCodec, data_converter
 from payload_codec.server import CodecServerSettings, build_app
 from tests.codec.helpers import keys
+from tests.conftest import dev_environment
 
 CODEC_TOKEN = "integration-operator-token"
 
 
 @pytest.fixture(scope="session")
-async def codec_env() -> AsyncIterator[WorkflowEnvironment]:
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=shutil.which("temporal"),
-        data_converter=data_converter(keys()),
-        search_attributes=search_attributes.ALL,
-    )
-    async with env:
-        yield env
+async def codec_env(temporal_dev_server: DevServer) -> WorkflowEnvironment:
+    """The shared dev server (tests/conftest.py); its client encrypts every payload."""
+    return await dev_environment(temporal_dev_server, data_converter(keys()))
 
 
 @pytest.fixture(scope="session")

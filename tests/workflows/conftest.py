@@ -1,5 +1,6 @@
-"""Time-skipping and dev-server Temporal environments for the workflow tests; the onboarding
-helpers they drive (fake Azure, `running`, `make_request`) are in harness/fake_onboarding.py."""
+"""The time-skipping Temporal environment for the workflow tests (the dev-server one, `dev_env`,
+is shared from tests/conftest.py); the onboarding helpers they drive (fake Azure, `running`,
+`make_request`) are in harness/fake_onboarding.py."""
 
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from harness.fake_onboarding import add_search_attributes
-from harness.local_stack import dev_server_flags
 
 
 @pytest.fixture(scope="module")
@@ -24,25 +24,5 @@ async def env() -> AsyncIterator[WorkflowEnvironment]:
         test_server_existing_path=server, data_converter=pydantic_data_converter
     )
     await add_search_attributes(environment.client)
-    yield environment
-    await environment.shutdown()
-
-
-@pytest.fixture(scope="session")
-async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
-    """A real dev server, for races whose outcome depends on how the server sequences messages.
-
-    The time-skipping test server records a signal and an update that arrive together in an order
-    that differs from the one it delivered them in, so replaying its history of such a race can
-    fail where a real server's history replays (60 of 60 races on a dev server did, while the
-    test server's failed about 1 in 15).
-    """
-    temporal = shutil.which("temporal")
-    assert temporal, "the temporal CLI is missing: run `uv sync`"
-    environment = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=temporal,
-        data_converter=pydantic_data_converter,
-        dev_server_extra_args=["--log-level", "error", *dev_server_flags()],
-    )
     yield environment
     await environment.shutdown()

@@ -2,32 +2,13 @@
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import AsyncIterator
-
-import pytest
 from temporalio.api.sdk.v1 import WorkflowMetadata
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from harness.fake_onboarding import CUSTOMER_TENANT, KEY_URL, running
-from harness.local_stack import dev_server_flags
 from harness.polling import assert_eventually
 from models import CustomerSetupComplete, Stage, search_attributes
 from workflows import CmkOnboardingWorkflow
-
-
-@pytest.fixture(scope="module")
-async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
-    temporal = shutil.which("temporal")
-    assert temporal, "the temporal CLI is missing: run `uv sync`"
-    environment = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=temporal,
-        dev_server_extra_args=dev_server_flags(),
-        data_converter=pydantic_data_converter,
-    )
-    yield environment
-    await environment.shutdown()
 
 
 async def test_search_attributes_and_details_follow_the_stage(dev_env: WorkflowEnvironment) -> None:
