@@ -1,7 +1,7 @@
 """What several test folders share: one in-process Azure emulator per session with a fresh ISV
-and customer tenant per test, one real Temporal dev server per session (`dev_env`, or
-`dev_environment` for a client with another data converter), and the `slow` marker for the quick
-loop.
+and customer tenant per test (`default_emulator_knobs` resets it around a test), one real
+Temporal dev server per session (`dev_env`, or `dev_environment` for a client with another data
+converter), and the `slow` marker for the quick loop.
 
     uv run pytest -m "not slow"     # unit, emulator, activity and workflow tests: the quick loop
     uv run pytest                   # everything, as CI runs it
@@ -15,6 +15,7 @@ Polling helpers are in harness/polling.py (assert_eventually), shared with the b
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
@@ -23,7 +24,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter
 from temporalio.testing import WorkflowEnvironment
 
-from emulator.control import CustomerTenant, IsvTenant
+from emulator.control import CustomerTenant, EmulatorControl, IsvTenant
 from emulator.runner import RunningEmulator, start_emulator
 from harness.local_stack import DEFAULT_NAMESPACE, DevServer
 
@@ -57,6 +58,32 @@ async def isv(emulator: RunningEmulator) -> IsvTenant:
 async def customer(emulator: RunningEmulator) -> CustomerTenant:
     """A fresh customer tenant with its own Key Vault scope."""
     return await emulator.control.create_customer_tenant()
+
+
+async def _reset_emulator_knobs(control: EmulatorControl) -> None:
+    await control.clear_faults()
+    await control.clear_operation_failures()
+    await control.reset_throttling()
+
+
+@asynccontextmanager
+async def default_emulator_knobs(
+    control: EmulatorControl, *, lro_delay: float, feature_delay: float = 0.2
+) -> AsyncIterator[None]:
+    """Around one test: every knob a test turns on the session's emulator back to its default.
+
+    Before: no faults or DiskRP operation failures, Azure's throttling limits with full buckets,
+    these LRO and feature delays, an empty request log. After: faults, operation failures and
+    throttling reset again, so none of them leaks into a later test, in this folder or another.
+    """
+    await _reset_emulator_knobs(control)
+    await control.set_lro_delay(lro_delay)
+    await control.set_feature_delay(feature_delay)
+    await control.reset_requests()
+    try:
+        yield
+    finally:
+        await _reset_emulator_knobs(control)
 
 
 @pytest.fixture(scope="session")

@@ -25,6 +25,7 @@ from models import (
     ManagedIdentitySpec,
     TestDiskSpec,
 )
+from tests.conftest import default_emulator_knobs
 
 REGION = "eastus"
 RESOURCE_GROUP = "cmk-rg"
@@ -32,14 +33,9 @@ RESOURCE_GROUP = "cmk-rg"
 
 @pytest.fixture(autouse=True)
 async def _reset_knobs(emulator: RunningEmulator) -> AsyncIterator[None]:
-    await emulator.control.clear_faults()
-    await emulator.control.clear_operation_failures()
-    await emulator.control.set_lro_delay(0.05)
-    await emulator.control.set_feature_delay(0.2)
-    await emulator.control.reset_requests()
-    yield
-    await emulator.control.clear_faults()
-    await emulator.control.clear_operation_failures()
+    # Short LROs: the activities poll every 0.05 s.
+    async with default_emulator_knobs(emulator.control, lro_delay=0.05):
+        yield
 
 
 def emulator_settings(emulator: RunningEmulator, isv: IsvTenant) -> AzureSettings:

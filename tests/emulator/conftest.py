@@ -30,6 +30,7 @@ from msgraph.generated.models.federated_identity_credential import FederatedIden
 
 from emulator.control import CustomerTenant, IsvTenant
 from emulator.runner import EmulatorProcess, RunningEmulator
+from tests.conftest import default_emulator_knobs
 
 ARM_SCOPE = "https://management.azure.com/.default"
 GRAPH_SCOPE = "https://graph.microsoft.com/.default"
@@ -51,14 +52,8 @@ def arm_message(error: HttpResponseError) -> str:
 
 @pytest.fixture(autouse=True)
 async def _reset_knobs(emulator: RunningEmulator) -> AsyncIterator[None]:
-    await emulator.control.clear_faults()
-    await emulator.control.reset_throttling()
-    await emulator.control.clear_operation_failures()
-    await emulator.control.set_lro_delay(0.1)
-    await emulator.control.set_feature_delay(0.2)
-    yield
-    await emulator.control.clear_faults()
-    await emulator.control.clear_operation_failures()
+    async with default_emulator_knobs(emulator.control, lro_delay=0.1):
+        yield
 
 
 def make_credential(
