@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 import aiohttp
+import pytest
 from selenium import webdriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
@@ -17,6 +18,9 @@ from tests.cli.starter_process import run_starter
 from tests.customer_page.conftest import PageStack
 from tests.e2e.conftest import WEBHOOK_CHANNEL
 from tests.e2e.helpers import prepare_customer_vault, start_onboarding, wait_for_status
+
+# worker.py, the page, chromium and starter.py processes against a real dev server.
+pytestmark = pytest.mark.slow
 
 WRONG_HOST_KEY_URL = "https://keys.example.com/keys/disk-key"
 

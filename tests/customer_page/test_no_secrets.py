@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 
+import pytest
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
@@ -20,6 +21,9 @@ from tests.customer_page.conftest import PageStack
 from tests.e2e.conftest import WEBHOOK_CHANNEL
 from tests.e2e.helpers import prepare_customer_vault, start_onboarding, wait_for_status
 from tests.e2e.test_no_secrets import find_leaks, history_text
+
+# worker.py, the page and starter.py processes against a real dev server.
+pytestmark = pytest.mark.slow
 
 
 async def _links_for(page_stack: PageStack, workflow_id: str) -> list[str]:
