@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from temporalio.service import TLSConfig
@@ -169,3 +170,28 @@ def test_workflow_cache_and_sandbox_settings() -> None:
     assert (tuned.max_cached_workflows, tuned.workflow_sandbox) == (300, False)
     with pytest.raises(SettingsError, match="WORKFLOW_SANDBOX"):
         WorkerSettings.from_env({"WORKFLOW_SANDBOX": "maybe"})
+
+
+def test_the_workflow_worker_runs_the_production_sandbox_unless_switched_off(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """What build_workers hands the SDK: the sandbox with `models` and `activities` passed through,
+    the cache size; the paced queues' workers run no workflows."""
+    from temporalio.worker import UnsandboxedWorkflowRunner
+    from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
+
+    import worker
+
+    built: list[dict[str, Any]] = []
+    monkeypatch.setattr(worker, "Worker", lambda client, **options: built.append(options))
+    worker.build_workers(None, WorkerSettings.from_env({}), [])  # type: ignore[arg-type]
+    workflow_worker, *paced = built
+    runner = workflow_worker["workflow_runner"]
+    assert isinstance(runner, SandboxedWorkflowRunner)
+    assert {"models", "activities"} <= runner.restrictions.passthrough_modules
+    assert workflow_worker["max_cached_workflows"] == 150
+    assert len(paced) == 2 and all("workflows" not in options for options in paced)
+
+    built.clear()
+    worker.build_workers(None, WorkerSettings.from_env({"WORKFLOW_SANDBOX": "off"}), [])  # type: ignore[arg-type]
+    assert isinstance(built[0]["workflow_runner"], UnsandboxedWorkflowRunner)
