@@ -150,16 +150,14 @@ async def _status(client: Client, workflow_id: str) -> OnboardingStatus:
 async def _until(
     client: Client, workflow_id: str, condition: Callable[[OnboardingStatus], bool]
 ) -> OnboardingStatus:
-    seen: list[OnboardingStatus] = []
+    """The first status that satisfies `condition`; on timeout the failure shows the last one."""
 
-    async def check() -> bool:
-        seen[:] = [await _status(client, workflow_id)]
-        return condition(seen[0])
+    async def reached() -> OnboardingStatus:
+        status = await _status(client, workflow_id)
+        assert condition(status), f"{workflow_id} never got there: {status}"
+        return status
 
-    await assert_eventually(
-        check, within=60, interval=0.3, message=f"{workflow_id} never got there: {seen}"
-    )
-    return seen[0]
+    return await assert_eventually(reached, within=60, interval=0.3)
 
 
 def _awaiting(status: OnboardingStatus) -> bool:

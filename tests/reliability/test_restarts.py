@@ -42,6 +42,7 @@ from harness.fleet import (
     result_of,
     start_all,
 )
+from harness.polling import assert_eventually
 from models import ActivityName
 from tests.reliability.conftest import ReliabilityStack
 from tests.reliability.fault_fixtures import (
@@ -123,24 +124,26 @@ async def when_in_flight(
     client: Client, fleet: list[Onboarding], types: set[ActivityName], within: float = 60.0
 ) -> list[InFlight]:
     """Wait until at least one activity of `types` runs on a worker; return all that do."""
-    deadline = time.monotonic() + within
     ids = [o.workflow_id for o in fleet]
-    while True:
-        running = [a for a in await started_activities(client, ids) if a.activity_type in types]
-        if running:
-            return running
-        assert time.monotonic() < deadline, f"no {sorted(types)} activity started in {within}s"
-        await asyncio.sleep(0.05)
+
+    async def running() -> list[InFlight]:
+        found = [a for a in await started_activities(client, ids) if a.activity_type in types]
+        assert found, f"no {sorted(types)} activity started in {within}s"
+        return found
+
+    return await assert_eventually(running, within=within, interval=0.05)
 
 
 async def when_all_await_customers(
     client: Client, task_queue: str, fleet: list[Onboarding], within: float = 60.0
 ) -> None:
     ids = {o.workflow_id for o in fleet}
-    deadline = time.monotonic() + within
-    while (waiting := await awaiting_customer(client, task_queue)) & ids != ids:
-        assert time.monotonic() < deadline, f"only {len(waiting & ids)} of {len(ids)} wait"
-        await asyncio.sleep(0.2)
+
+    async def all_wait() -> None:
+        waiting = await awaiting_customer(client, task_queue) & ids
+        assert waiting == ids, f"only {len(waiting)} of {len(ids)} wait"
+
+    await assert_eventually(all_wait, within=within, interval=0.2)
 
 
 async def restart(

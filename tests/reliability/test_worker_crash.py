@@ -28,6 +28,7 @@ from temporalio.client import Client
 
 from emulator.control import FaultRule
 from harness.fleet import Onboarding, Progress, play_customers, result_of, start_all, unless_failed
+from harness.polling import assert_eventually
 from models import Stage
 from models.search_attributes import STAGE
 from tests.reliability.conftest import ReliabilityStack
@@ -69,17 +70,24 @@ async def _describe(client: Client, onboarding: Onboarding) -> tuple[str | None,
 
 
 async def _wait_for(
-    client: Client, fleet: Sequence[Onboarding], stage: Stage, *, with_activity: bool
+    client: Client,
+    fleet: Sequence[Onboarding],
+    stage: Stage,
+    *,
+    with_activity: bool,
+    within: float = 180.0,
 ) -> tuple[str, tuple[str, ...]]:
     """The first onboarding seen in `stage` with an activity started (or, without, parked)."""
-    while True:
+
+    async def seen() -> tuple[str, tuple[str, ...]]:
         for onboarding in fleet:
             current, started = await _describe(client, onboarding)
-            if current != stage.value:
-                continue
-            if with_activity == bool(started):
+            if current == stage.value and with_activity == bool(started):
                 return onboarding.workflow_id, tuple(started)
-        await asyncio.sleep(POLL_INTERVAL)
+        how = "with an activity started" if with_activity else "parked"
+        raise AssertionError(f"no onboarding in {stage.value} {how} within {within:.0f}s")
+
+    return await assert_eventually(seen, within=within, interval=POLL_INTERVAL)
 
 
 async def _kill_at(
@@ -89,8 +97,8 @@ async def _kill_at(
     *,
     with_activity: bool = True,
 ) -> Kill:
-    workflow_id, in_flight = await asyncio.wait_for(
-        _wait_for(stack.client, fleet, stage, with_activity=with_activity), timeout=180
+    workflow_id, in_flight = await _wait_for(
+        stack.client, fleet, stage, with_activity=with_activity
     )
     worker = stack.workers[-1]
     pid = worker.pid

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
-import time
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -15,6 +13,7 @@ import pytest
 from emulator.control import IsvTenant
 from emulator.runner import RunningEmulator
 from harness.local_stack import DevServer, WorkerProcess, free_port, worker_env
+from harness.polling import assert_eventually
 from tests.cli.requests import as_flags
 from tests.cli.starter_process import run_starter
 
@@ -47,19 +46,23 @@ async def server(tmp_path: Path) -> AsyncIterator[DevServer]:
 
 
 async def _scrape(url: str, worker: WorkerProcess, within: float = 30.0) -> str:
-    """/metrics once activity latencies are in; the endpoint opens before anything ran."""
-    deadline = time.monotonic() + within
+    """/metrics once activity latencies are in; the endpoint opens before anything ran.
+    Fails at once if worker.py exits (pytest.fail is no AssertionError: not retried)."""
     async with httpx.AsyncClient(timeout=5) as client:
-        while True:
-            assert worker.running, f"worker.py exited:\n{worker.log_tail()}"
+
+        async def served() -> str:
+            if not worker.running:
+                pytest.fail(f"worker.py exited:\n{worker.log_tail()}")
             try:
                 response = await client.get(url)
-                if "temporal_activity_execution_latency" in response.text:
-                    return response.text
-            except httpx.TransportError:
-                pass  # not listening yet
-            assert time.monotonic() < deadline, f"no metrics at {url}:\n{worker.log_tail()}"
-            await asyncio.sleep(0.3)
+            except httpx.TransportError:  # not listening yet
+                raise AssertionError(f"no metrics at {url}:\n{worker.log_tail()}") from None
+            assert "temporal_activity_execution_latency" in response.text, (
+                f"no metrics at {url}:\n{worker.log_tail()}"
+            )
+            return response.text
+
+        return await assert_eventually(served, within=within, interval=0.3)
 
 
 async def test_worker_exports_temporal_sdk_metrics(

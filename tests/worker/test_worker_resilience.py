@@ -8,6 +8,7 @@ import json
 import signal
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ import pytest
 from emulator.control import IsvTenant
 from emulator.runner import RunningEmulator
 from harness.local_stack import DevServer, WorkerProcess, free_port, worker_env
+from harness.polling import assert_eventually
 
 # worker.py subprocesses and real dev servers.
 pytestmark = pytest.mark.slow
@@ -40,12 +42,20 @@ def _events(worker: WorkerProcess) -> list[dict[str, Any]]:
     return [json.loads(line) for line in lines if line.startswith("{")]
 
 
-async def _until(condition: Any, worker: WorkerProcess, within: float, what: str) -> None:
-    deadline = time.monotonic() + within
-    while not condition():
-        assert worker.running, f"worker.py exited while waiting for {what}:\n{worker.log_tail()}"
-        assert time.monotonic() < deadline, f"no {what} within {within:.0f}s:\n{worker.log_tail()}"
-        await asyncio.sleep(0.2)
+async def _until(
+    condition: Callable[[], bool], worker: WorkerProcess, within: float, what: str
+) -> None:
+    """Until `condition` holds; fails at once if worker.py exits first (pytest.fail is no
+    AssertionError, so assert_eventually does not retry it)."""
+
+    async def seen() -> None:
+        if condition():
+            return
+        if not worker.running:
+            pytest.fail(f"worker.py exited while waiting for {what}:\n{worker.log_tail()}")
+        raise AssertionError(f"no {what} within {within:.0f}s:\n{worker.log_tail()}")
+
+    await assert_eventually(seen, within=within, interval=0.2)
 
 
 def _retries(worker: WorkerProcess) -> list[dict[str, Any]]:
