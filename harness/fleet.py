@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from temporalio.client import Client, WorkflowFailureError
+from temporalio.service import RPCError, RPCStatusCode
 
 from client import operations
 from client.connection import TemporalTarget
@@ -126,9 +127,22 @@ async def prepare_customer(control: EmulatorControl, onboarding: Onboarding, app
     return key_url
 
 
+# A query waits for a worker to answer it; with hundreds of onboardings and faults on a loaded
+# machine one can time out ("Timeout expired", CANCELLED) while the workflow is fine: ask again.
+QUERY_TIMEOUTS = frozenset({RPCStatusCode.CANCELLED, RPCStatusCode.DEADLINE_EXCEEDED})
+QUERY_ATTEMPTS = 5
+
+
 async def status_of(client: Client, workflow_id: str) -> OnboardingStatus:
     handle = client.get_workflow_handle(workflow_id)
-    return await handle.query(QUERY_STATUS, result_type=OnboardingStatus)
+    for attempt in range(1, QUERY_ATTEMPTS + 1):
+        try:
+            return await handle.query(QUERY_STATUS, result_type=OnboardingStatus)
+        except RPCError as error:
+            if error.status not in QUERY_TIMEOUTS or attempt == QUERY_ATTEMPTS:
+                raise
+            await asyncio.sleep(attempt)
+    raise AssertionError("unreachable")
 
 
 async def awaiting_customer(client: Client, task_queue: str) -> set[str]:
