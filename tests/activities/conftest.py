@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -58,6 +60,12 @@ class Activities:
     environment: ActivityEnvironment
 
     async def run(self, name: ActivityName, arg: Any) -> Any:
+        # Scheduled just now, as a worker's first attempt is (the environment's default is 1970,
+        # which would make every time-bounded retry look long over).
+        now = datetime.now(UTC)
+        self.environment.info = dataclasses.replace(
+            self.environment.info, scheduled_time=now, current_attempt_scheduled_time=now
+        )
         return await self.environment.run(self.by_name[name], arg)
 
 
