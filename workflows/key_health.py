@@ -16,6 +16,10 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    # `import workflows.x as x`, not `from workflows import x`: the sandbox passes a module through
+    # only when it is imported by its full name; the `from` form re-imported it in every run.
+    import workflows.health_rules as health_rules
+    import workflows.lifecycle_calls as lifecycle_calls
     from models import (
         EncryptionSetSpec,
         ErrorType,
@@ -40,7 +44,6 @@ with workflow.unsafe.imports_passed_through():
         WatchStatus,
     )
     from models.search_attributes import HEALTH
-    from workflows import health_rules, lifecycle_calls
     from workflows.failures import customer_issue
     from workflows.plan import onboarding_tags, verification_problems
 

@@ -13,6 +13,9 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError, FailureError
 
 with workflow.unsafe.imports_passed_through():
+    # `import workflows.x as x`, not `from workflows import x`: the sandbox passes a module through
+    # only when it is imported by its full name; the `from` form re-imported it in every run.
+    import workflows.lifecycle_calls as lifecycle_calls
     from models.lifecycle import (
         OFFBOARDING_WORKFLOW_TYPE,
         SIGNAL_STOP_WATCH,
@@ -22,7 +25,6 @@ with workflow.unsafe.imports_passed_through():
         OffboardResult,
         watch_workflow_id,
     )
-    from workflows import lifecycle_calls
     from workflows.key_health import health_disk_name
 
 ENCRYPTION_SET_IN_USE = "EncryptionSetInUse"

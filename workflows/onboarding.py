@@ -20,6 +20,12 @@ from temporalio.exceptions import (
 )
 
 with workflow.unsafe.imports_passed_through():
+    # `import workflows.x as x`, not `from workflows import x`: the sandbox passes a module through
+    # only when it is imported by its full name; the `from` form re-imported it in every run.
+    import workflows.failures as failures
+    import workflows.guards as guards
+    import workflows.plan as plan
+    import workflows.steps as steps
     from models import (
         DEFAULT_POLICY,
         QUERY_STATUS,
@@ -53,7 +59,6 @@ with workflow.unsafe.imports_passed_through():
         parse_request,
         search_attributes,
     )
-    from workflows import failures, guards, plan, steps
     from workflows.compensation import Leftovers, compensate
     from workflows.instructions import build_instructions, current_details
     from workflows.submissions import SubmissionRejected, parse_submission
