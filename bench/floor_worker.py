@@ -11,7 +11,7 @@ import sys
 
 from temporalio.worker import Worker
 
-from bench.floor import FloorWorkflow, noop
+from bench.floor import FloorWatchWorkflow, FloorWorkflow, noop
 from client.connection import connect_temporal
 from config.settings import SettingsError, WorkerSettings
 
@@ -21,7 +21,7 @@ async def run(settings: WorkerSettings) -> None:
     worker = Worker(
         client,
         task_queue=settings.temporal.task_queue,
-        workflows=[FloorWorkflow],
+        workflows=[FloorWorkflow, FloorWatchWorkflow],
         activities=[noop],
         max_concurrent_activities=settings.max_concurrent_activities,
         max_concurrent_workflow_tasks=settings.max_concurrent_workflow_tasks,
