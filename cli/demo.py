@@ -180,7 +180,8 @@ async def _onboard_one_customer(
     if answer.notice_kind != "ok":
         print_failure(console, "the setup page refused the key URL", answer.notice)
         return False
-    console.print(f"[bold]4/5[/] submitted the key URL on the setup page: {escape(str(answer.notice))}")
+    notice = escape(str(answer.notice))
+    console.print(f"[bold]4/5[/] submitted the key URL on the setup page: {notice}")
     final = await operations.watch_status(
         client, target, workflow_id, printer, health_check=worker_alive
     )

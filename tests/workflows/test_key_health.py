@@ -91,10 +91,12 @@ async def watching(
         )
         # Queries and describe go to the latest run: the started handle is pinned to the first
         # run, which a continue-as-new closes (a query to it then times out on the test server).
-        latest = env.client.get_workflow_handle_for(
-            CmkKeyHealthWatchWorkflow.run,
-            handle.id,
-            first_execution_run_id=handle.first_execution_run_id,
+        latest: WorkflowHandle[CmkKeyHealthWatchWorkflow, WatchStatus] = (
+            env.client.get_workflow_handle(
+                handle.id,
+                first_execution_run_id=handle.first_execution_run_id,
+                result_type=WatchStatus,
+            )
         )
         yield Watch(latest, chain)
         with contextlib.suppress(RPCError):  # already closed (stopped, or a failed assertion)
