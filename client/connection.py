@@ -102,6 +102,15 @@ def unreachable(address: str) -> TemporalUnreachable:
     )
 
 
+# A query or update nobody answered in time: the frontend gives up with one of these.
+NO_ANSWER_STATUSES = frozenset({RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED})
+
+
+def cause_text(cause: BaseException | None) -> str:
+    """The one-line reason of a workflow or update failure's cause, for a person."""
+    return getattr(cause, "message", None) or str(cause)
+
+
 def rpc_failure(
     error: RPCError, target: TemporalTarget, workflow_id: str | None = None
 ) -> OnboardingClientError:

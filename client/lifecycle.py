@@ -16,7 +16,7 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 
-from client.connection import TemporalTarget, existing_workflow, rpc_failure
+from client.connection import TemporalTarget, cause_text, existing_workflow, rpc_failure
 from client.errors import InvalidClientInput, OperationRejected, WorkflowNotFound
 from client.operations import WORKER_ANSWER_TIMEOUT
 from models import (
@@ -87,8 +87,7 @@ async def change_key(
         )
         return await update.result()
     except WorkflowUpdateFailedError as error:
-        reason = getattr(error.cause, "message", None) or str(error.cause)
-        raise OperationRejected(f"key change rejected: {reason}") from None
+        raise OperationRejected(f"key change rejected: {cause_text(error.cause)}") from None
     except RPCError as error:
         raise rpc_failure(error, target, handle.id) from None
 

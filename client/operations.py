@@ -23,9 +23,15 @@ from temporalio.common import (
     WorkflowIDReusePolicy,
 )
 from temporalio.exceptions import WorkflowAlreadyStartedError
-from temporalio.service import RPCError, RPCStatusCode
+from temporalio.service import RPCError
 
-from client.connection import TemporalTarget, existing_workflow, rpc_failure
+from client.connection import (
+    NO_ANSWER_STATUSES,
+    TemporalTarget,
+    cause_text,
+    existing_workflow,
+    rpc_failure,
+)
 from client.errors import AlreadyCompleted, InvalidClientInput, OperationRejected
 from models import (
     QUERY_STATUS,
@@ -127,8 +133,7 @@ async def submit_customer_setup(
             rpc_timeout=WORKER_ANSWER_TIMEOUT,
         )
     except WorkflowUpdateFailedError as error:
-        reason = getattr(error.cause, "message", None) or str(error.cause)
-        raise OperationRejected(f"submission rejected: {reason}") from None
+        raise OperationRejected(f"submission rejected: {cause_text(error.cause)}") from None
     except WorkflowUpdateRPCTimeoutOrCancelledError:
         raise OperationRejected(
             "no answer to the submission; " + NO_WORKER_HINT.format(queue=target.task_queue)
@@ -148,7 +153,7 @@ async def fetch_status(
     except WorkflowQueryFailedError as error:
         raise OperationRejected(f"status query failed: {error.message}") from None
     except RPCError as error:
-        if error.status in (RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED):
+        if error.status in NO_ANSWER_STATUSES:
             raise OperationRejected(
                 "no worker answered the status query; "
                 + NO_WORKER_HINT.format(queue=target.task_queue)
@@ -164,8 +169,7 @@ async def fetch_result(
     try:
         return await handle.result()
     except WorkflowFailureError as error:
-        cause = error.cause
-        reason = getattr(cause, "message", None) or str(cause)
+        reason = cause_text(error.cause)
         raise OperationRejected(f"onboarding '{workflow_id}' did not complete: {reason}") from None
     except RPCError as error:
         raise rpc_failure(error, target, workflow_id) from None

@@ -20,10 +20,10 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from temporalio.client import Client, WorkflowFailureError
-from temporalio.service import RPCError, RPCStatusCode
+from temporalio.service import RPCError
 
 from client import operations
-from client.connection import TemporalTarget
+from client.connection import NO_ANSWER_STATUSES, TemporalTarget
 from emulator.control import CustomerTenant, EmulatorControl, IsvTenant
 from models import (
     QUERY_STATUS,
@@ -129,7 +129,6 @@ async def prepare_customer(control: EmulatorControl, onboarding: Onboarding, app
 
 # A query waits for a worker to answer it; with hundreds of onboardings and faults on a loaded
 # machine one can time out ("Timeout expired", CANCELLED) while the workflow is fine: ask again.
-QUERY_TIMEOUTS = frozenset({RPCStatusCode.CANCELLED, RPCStatusCode.DEADLINE_EXCEEDED})
 QUERY_ATTEMPTS = 5
 
 
@@ -139,7 +138,7 @@ async def status_of(client: Client, workflow_id: str) -> OnboardingStatus:
         try:
             return await handle.query(QUERY_STATUS, result_type=OnboardingStatus)
         except RPCError as error:
-            if error.status not in QUERY_TIMEOUTS or attempt == QUERY_ATTEMPTS:
+            if error.status not in NO_ANSWER_STATUSES or attempt == QUERY_ATTEMPTS:
                 raise
             await asyncio.sleep(attempt)
     raise AssertionError("unreachable")
